@@ -1,0 +1,62 @@
+"""Packaging for skcoteach."""
+
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "skcoteach" / "__init__.py").read_text(), re.M
+).group(1)
+
+EXTRAS = {
+    "test": [
+        "pytest>=7",
+        "pytest-xdist>=3",
+        "hypothesis>=6",
+        "pandas>=1.5",
+    ],
+    # A standard-training baseline and the interoperability test use scikeras.
+    "scikeras": ["scikeras>=0.13"],
+    "examples": ["matplotlib>=3.6", "pandas>=1.5"],
+    "docs": [
+        "sphinx>=7",
+        "numpydoc>=1.6",
+        "sphinx-gallery>=0.15",
+        "pydata-sphinx-theme>=0.15",
+        "matplotlib>=3.6",
+        "pandas>=1.5",
+        "pillow",
+    ],
+    "benchmarks": ["matplotlib>=3.6", "psutil>=5"],
+}
+EXTRAS["dev"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name="skcoteach",
+    version=VERSION,
+    description=(
+        "Co-teaching for scikit-learn: train Keras networks on data with noisy labels"
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["skcoteach", "skcoteach.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "scikit-learn>=1.7",
+        # tensorflow-cpu is half the download of tensorflow on Linux; users with a
+        # GPU build of TensorFlow already installed keep theirs (any TF >= 2.16).
+        "tensorflow-cpu>=2.16; platform_system == 'Linux' and platform_machine == 'x86_64'",
+        "tensorflow>=2.16; platform_system != 'Linux' or platform_machine != 'x86_64'",
+        "keras>=3.0",
+    ],
+    extras_require=EXTRAS,
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Intended Audience :: Science/Research",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,191 @@
+"""The Keras model that holds all peers and trains them in one compiled step.
+
+Imported lazily by :mod:`skcoteach._classifier` (it imports TensorFlow).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import rules
+from .schedules import forget_rate
+
+OUTPUT_KINDS = ("probabilities", "logits")
+
+
+def output_activation(model):
+    """Name of the activation of ``model``'s output layer, or None if unknown."""
+    layers = getattr(model, "layers", None)
+    if not layers:
+        return None
+    last = layers[-1]
+    if isinstance(last, keras.Model):
+        return output_activation(last)
+    if isinstance(last, keras.layers.Softmax):
+        return "softmax"
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", None)
+
+
+def log_probabilities(outputs, kind):
+    """Log-probabilities of shape (batch, n_classes) from a peer's raw output.
+
+    Parameters
+    ----------
+    outputs : Tensor of shape (batch, n_classes) or (batch, 1)
+        Raw output of a peer.  One unit means a binary problem whose unit
+        gives the positive class.
+    kind : {"probabilities", "logits"}
+        What the output holds.
+
+    Notes
+    -----
+    Keras's TensorFlow backend keeps the logits of a ``softmax`` / ``sigmoid``
+    activation on its output tensor (``_keras_logits``), as Keras's own
+    cross-entropy does; they are used when present, so that saturated
+    probabilities never produce ``log(0)``.  Otherwise probabilities are clipped
+    to ``[eps, 1]`` before the logarithm, with ``eps = keras.config.epsilon()``.
+    """
+    binary = outputs.shape[-1] == 1
+    if kind == "probabilities" and hasattr(outputs, "_keras_logits"):
+        outputs, kind = outputs._keras_logits, "logits"
+    if kind == "logits":
+        if binary:
+            return tf.math.log_sigmoid(tf.concat([-outputs, outputs], axis=-1))
+        return tf.nn.log_softmax(outputs, axis=-1)
+    if binary:
+        outputs = tf.concat([1.0 - outputs, outputs], axis=-1)
+    eps = keras.config.epsilon()
+    return tf.math.log(tf.clip_by_value(outputs, eps, 1.0))
+
+
+class ForgetRateScheduler(keras.callbacks.Callback):
+    """Set the ensemble's forget rate at the start of every epoch.
+
+    Parameters
+    ----------
+    tau, Tk, c : float
+        Parameters of :func:`skcoteach.schedules.forget_rate`.
+    """
+
+    def __init__(self, tau, Tk, c):
+        super().__init__()
+        self.tau, self.Tk, self.c = tau, Tk, c
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.forget_rate.assign(forget_rate(epoch, self.tau, self.Tk, self.c))
+
+
+class PeerEnsemble(keras.Model):
+    """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
+
+    Calling the ensemble returns the peers' mean class probabilities.
+    ``fit`` runs one compiled :meth:`train_step` per mini-batch that computes
+    every peer's per-sample cross-entropy from one forward pass each, lets the
+    update rule select the small-loss samples with tensor operations and
+    applies one optimizer step to all peers' variables.
+
+    Parameters
+    ----------
+    peers : list of keras.Model
+        At least two peers with the same output shape.
+    output_kind : {"probabilities", "logits"}
+        What the peers' outputs hold.
+    n_samples : int
+        Size of the training set; per-sample statistics of the latest visit of
+        every training sample are kept in variables of this length.
+    rule : str, default="coteaching"
+        Name of an update rule in :data:`skcoteach.rules.RULES`.
+    """
+
+    def __init__(self, peers, output_kind, n_samples=1, rule="coteaching", **kwargs):
+        super().__init__(**kwargs)
+        if output_kind not in OUTPUT_KINDS:
+            raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}.")
+        self.peers = list(peers)
+        self.output_kind = output_kind
+        self.rule_name = rule
+        self._rule = rules.RULES[rule]
+        # Float64 so that the number of kept samples matches the schedule module.
+        self.forget_rate = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.sample_kept = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
+        self.sample_loss = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.peer_trackers = [
+            keras.metrics.Mean(name=f"peer_{p}_loss") for p in range(len(self.peers))
+        ]
+        self.kept_tracker = keras.metrics.Mean(name="kept_fraction")
+        self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
+        self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
+
+    def peer_log_probabilities(self, x, training=False):
+        """Stacked log-probabilities of every peer, shape (n_peers, batch, n_classes)."""
+        return tf.stack(
+            [
+                log_probabilities(peer(x, training=training), self.output_kind)
+                for peer in self.peers
+            ]
+        )
+
+    def call(self, x, training=False):
+        """Mean class probabilities of the peers."""
+        return tf.reduce_mean(tf.exp(self.peer_log_probabilities(x, training)), axis=0)
+
+    def train_step(self, data):
+        x, y, sample_weight, index = data
+        keep_fraction = 1.0 - self.forget_rate
+        with tf.GradientTape() as tape:
+            losses = rules.cross_entropy(self.peer_log_probabilities(x, training=True), y)
+            peer_losses, keep_mask = self._rule(losses, keep_fraction, sample_weight)
+            total = tf.reduce_sum(peer_losses)
+            if self.losses:  # regularisation terms of the peers
+                total = total + tf.add_n(self.losses)
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(total, variables), variables)
+
+        index = tf.reshape(index, (-1, 1))
+        self.sample_kept.scatter_nd_update(index, tf.reduce_mean(keep_mask, axis=0))
+        self.sample_loss.scatter_nd_update(index, tf.reduce_mean(losses, axis=0))
+
+        self.loss_tracker.update_state(tf.reduce_mean(peer_losses))
+        for p, tracker in enumerate(self.peer_trackers):
+            tracker.update_state(peer_losses[p])
+        self.kept_tracker.update_state(tf.reduce_mean(keep_mask))
+        logs = {m.name: m.result() for m in [self.loss_tracker, *self.peer_trackers]}
+        logs["forget_rate"] = tf.cast(self.forget_rate, tf.float32)
+        logs["kept_fraction"] = self.kept_tracker.result()
+        return logs
+
+    def test_step(self, data):
+        x, y, sample_weight = data
+        probs = self(x, training=False)
+        y = tf.cast(y, tf.int32)
+        picked = tf.gather(probs, y, axis=1, batch_dims=1)
+        loss = -tf.math.log(tf.clip_by_value(picked, keras.config.epsilon(), 1.0))
+        correct = tf.cast(tf.equal(tf.argmax(probs, axis=1, output_type=tf.int32), y), loss.dtype)
+        sample_weight = tf.cast(sample_weight, loss.dtype)
+        self.val_loss_tracker.update_state(loss, sample_weight=sample_weight)
+        self.val_accuracy_tracker.update_state(correct, sample_weight=sample_weight)
+        return {
+            "loss": self.val_loss_tracker.result(),
+            "accuracy": self.val_accuracy_tracker.result(),
+        }
+
+    def predict_step(self, data):
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        return self(x, training=False)
+
+    def sample_statistics(self):
+        """Per-training-sample statistics of the latest epoch.
+
+        Returns
+        -------
+        dict
+            ``"kept"``: share of the peers whose update used the sample (0 means
+            every peer rejected it); ``"loss"``: the peers' mean cross-entropy
+            of the sample at its latest visit.
+        """
+        return {
+            "kept": self.sample_kept.numpy().copy(),
+            "loss": self.sample_loss.numpy().copy(),
+        }

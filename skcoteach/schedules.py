@@ -1,0 +1,128 @@
+"""Forget-rate schedules of Co-teaching.
+
+Co-teaching (Han et al., 2018) keeps, at epoch ``T`` (0-based), the fraction
+
+.. math:: R(T) = 1 - \\tau \\min\\left((T / T_k)^c, 1\\right)
+
+of each mini-batch: the samples with the smallest loss.  ``tau`` is the final
+forget rate (ideally the noise rate), ``Tk`` the number of epochs over which the
+forget rate ramps up, and ``c`` the shape of the ramp (``c = 1`` is linear).
+
+Everything here is plain Python / NumPy so it can be unit-tested and plotted
+without TensorFlow.
+"""
+
+import numpy as np
+
+__all__ = ["forget_rate", "keep_fraction", "forget_rate_schedule", "n_kept"]
+
+
+def forget_rate(epoch, tau, Tk, c=1.0):
+    """Forget rate ``tau * min((epoch / Tk) ** c, 1)`` at a 0-based epoch.
+
+    Parameters
+    ----------
+    epoch : int
+        0-based epoch index, ``epoch >= 0``.
+    tau : float
+        Final forget rate, ``0 <= tau < 1``.
+    Tk : int or float
+        Number of epochs over which the forget rate grows to ``tau``, ``Tk >= 1``.
+    c : float, default=1.0
+        Exponent of the ramp, ``c > 0``.
+
+    Returns
+    -------
+    float
+        Share of each mini-batch that is dropped at ``epoch``.
+
+    Examples
+    --------
+    >>> forget_rate(0, tau=0.5, Tk=10)
+    0.0
+    >>> forget_rate(5, tau=0.5, Tk=10)
+    0.25
+    >>> forget_rate(50, tau=0.5, Tk=10)
+    0.5
+    """
+    if epoch < 0:
+        raise ValueError(f"epoch must be >= 0, got {epoch!r}.")
+    return float(tau) * min((epoch / Tk) ** c, 1.0)
+
+
+def keep_fraction(epoch, tau, Tk, c=1.0):
+    """Kept fraction ``R(T) = 1 - forget_rate(T)`` of each mini-batch.
+
+    Parameters
+    ----------
+    epoch : int
+        0-based epoch index.
+    tau : float
+        Final forget rate, ``0 <= tau < 1``.
+    Tk : int or float
+        Ramp length in epochs, ``Tk >= 1``.
+    c : float, default=1.0
+        Exponent of the ramp, ``c > 0``.
+
+    Returns
+    -------
+    float
+        ``R(epoch)``.
+
+    Examples
+    --------
+    >>> keep_fraction(2, tau=0.2, Tk=10)
+    0.96
+    """
+    return 1.0 - forget_rate(epoch, tau, Tk, c)
+
+
+def forget_rate_schedule(n_epochs, tau, Tk, c=1.0):
+    """Forget rate of every epoch ``0 .. n_epochs - 1``.
+
+    Parameters
+    ----------
+    n_epochs : int
+        Number of epochs.
+    tau, Tk, c : float
+        See :func:`forget_rate`.
+
+    Returns
+    -------
+    ndarray of shape (n_epochs,)
+        ``forget_rate(T)`` for each epoch ``T``.
+
+    Examples
+    --------
+    >>> forget_rate_schedule(4, tau=0.3, Tk=2).tolist()
+    [0.0, 0.15, 0.3, 0.3]
+    """
+    return np.array([forget_rate(t, tau, Tk, c) for t in range(n_epochs)])
+
+
+def n_kept(batch_size, keep_fraction):
+    """Number of samples kept in a mini-batch: ``max(1, round(R * batch_size))``.
+
+    Rounding is Python's (half to even), the same as ``tf.round`` used in the
+    compiled training step.
+
+    Parameters
+    ----------
+    batch_size : int
+        Number of samples in the mini-batch (the last one may be smaller).
+    keep_fraction : float
+        ``R(T)``.
+
+    Returns
+    -------
+    int
+        At least one, at most ``batch_size``.
+
+    Examples
+    --------
+    >>> n_kept(128, 0.5)
+    64
+    >>> n_kept(3, 0.1)
+    1
+    """
+    return int(min(batch_size, max(1, round(keep_fraction * batch_size))))
