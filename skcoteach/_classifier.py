@@ -272,15 +272,13 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         self.steps_per_execution = steps_per_execution
         self.verbose = verbose
         self.random_state = random_state
-        vars(self).update(routed_params)
+        # Kept out of the public attributes: scikit-learn expects those to be
+        # exactly the signature's parameters.  ``get_params`` merges them in.
+        self._routed_params = routed_params
 
     # ------------------------------------------------------------------
     # Parameters: the constructor's plus the routed ``model__*`` / ``optimizer__*``
     # ------------------------------------------------------------------
-    def _routed_names(self):
-        named = set(self._get_param_names())
-        return sorted(k for k in vars(self) if "__" in k and k not in named)
-
     def get_params(self, deep=True):
         """Get the parameters, including routed ``model__*`` / ``optimizer__*``.
 
@@ -295,7 +293,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             Parameter names mapped to their values.
         """
         params = super().get_params(deep=False)
-        params.update({k: vars(self)[k] for k in self._routed_names()})
+        params.update(self._routed_params)
         return params
 
     def set_params(self, **params):
@@ -306,6 +304,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         **params
             Constructor parameters, and ``model__<name>`` /
             ``optimizer__<name>`` arguments of the model factory / optimizer.
+            As in the constructor, names are checked by ``fit``, which raises
+            a ``ValueError`` for a name that is neither.
 
         Returns
         -------
@@ -313,17 +313,16 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         """
         valid = set(self._get_param_names())
         for key, value in params.items():
-            if key not in valid and not key.startswith(ROUTED_PREFIXES):
-                raise ValueError(
-                    f"Invalid parameter {key!r} for {type(self).__name__}. Valid "
-                    f"parameters are {sorted(valid)} and routed parameters starting "
-                    f"with {' or '.join(ROUTED_PREFIXES)}."
-                )
-            setattr(self, key, value)
+            if key in valid:
+                setattr(self, key, value)
+            else:  # like the constructor: checked in ``fit``
+                self._routed_params[key] = value
         return self
 
     def _routed(self, prefix):
-        return {k[len(prefix) :]: v for k, v in self.get_params().items() if k.startswith(prefix)}
+        return {
+            k[len(prefix) :]: v for k, v in self._routed_params.items() if k.startswith(prefix)
+        }
 
     def _validate_all_params(self):
         keras = _keras()
@@ -349,7 +348,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         params.pop("model")
         params.pop("optimizer")
         validate_parameter_constraints(constraints, params, caller_name=type(self).__name__)
-        unknown = [k for k in self._routed_names() if not k.startswith(ROUTED_PREFIXES)]
+        unknown = [k for k in self._routed_params if not k.startswith(ROUTED_PREFIXES)]
         if unknown:
             raise ValueError(
                 f"Unknown parameter(s) {unknown} for {type(self).__name__}: routed "
@@ -751,7 +750,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
