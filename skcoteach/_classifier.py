@@ -194,6 +194,9 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         label at its last visit; large values flag suspected label errors.
     tau_ : float
         The final forget rate used.
+    callbacks_ : list of keras.callbacks.Callback
+        The copies of ``callbacks`` used by the last ``fit``, holding whatever
+        they recorded (not pickled).
 
     See Also
     --------
@@ -468,6 +471,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         return not (in_unit and np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
 
     def _build_model(self, X, n_samples, seed):
+        keras = _keras()
         from ._ensemble import PeerEnsemble
 
         meta = self._meta(X)
@@ -476,7 +480,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         sample = X[: min(len(X), 8)]
         kinds = set()
         for peer in peers:
-            out = np.asarray(peer(sample, training=False))
+            out = keras.ops.convert_to_numpy(peer(sample, training=False))
             self._check_output(peer, out)
             kinds.add(self._detect_from_logits(peer, out))
         if len(kinds) > 1:
@@ -686,15 +690,13 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         # On a warm start the peers and the optimizer (Adam's moments) go on.
         train = self._dataset(X, y_enc, weights, np.arange(len(X)), shuffle_seed)
         val = self._validation_dataset(validation_data)
-        callbacks = [ForgetRateScheduler(self.tau, self.Tk, self.c)] + [
-            copy.deepcopy(cb) for cb in (self.callbacks or [])
-        ]
+        self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         history = self.model_.fit(
             train,
             epochs=self.n_iter_ + epochs,
             initial_epoch=self.n_iter_,
             validation_data=val,
-            callbacks=callbacks,
+            callbacks=[ForgetRateScheduler(self.tau, self.Tk, self.c), *self.callbacks_],
             shuffle=False,  # the dataset shuffles itself, with a seed
             verbose=self.verbose,
         )
@@ -769,6 +771,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         if "model_" in state:
             state["model_"] = _serialize_peers(self.model_)
             state.pop("peers_", None)
+            # Trained callbacks reference the Keras model; they are not pickled.
+            state.pop("callbacks_", None)
         return state
 
     def __setstate__(self, state):

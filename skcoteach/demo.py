@@ -1,0 +1,153 @@
+"""Demo: standard training vs Co-teaching on digits with 40% wrong labels.
+
+Run it with ``python -m skcoteach.demo``.  It uses scikit-learn's bundled
+digits (no download), flips 40% of the training labels to another class at
+random (symmetric noise), trains the same network once with plain Keras and
+once with :class:`~skcoteach.CoTeachingClassifier`, and prints the accuracy of
+both on the *clean* test labels.
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+__all__ = ["standard_training", "run", "main"]
+
+
+def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, random_state,
+                      meta=None):
+    """Train one network with plain ``keras.Model.fit``: the baseline.
+
+    Parameters
+    ----------
+    factory : callable
+        Model factory taking ``meta`` (as for ``CoTeachingClassifier``).
+    X : ndarray of shape (n_samples, ...)
+        Training data.
+    y : ndarray of shape (n_samples,)
+        Integer labels ``0 .. n_classes - 1``.
+    epochs, batch_size : int
+        As in ``keras.Model.fit``.
+    learning_rate : float
+        Adam's learning rate.
+    random_state : int
+        Seed of the weights and the shuffling (the caller's global random
+        state is restored afterwards).
+    meta : dict, default=None
+        Passed to the factory; by default built from ``X`` and ``y``.
+
+    Returns
+    -------
+    keras.Model
+        The trained network.
+    """
+    import keras
+    import tensorflow as tf
+
+    from ._classifier import _seeded
+
+    classes = np.unique(y)
+    if meta is None:
+        meta = {"n_features_in_": X.shape[1], "n_classes_": len(classes), "classes_": classes,
+                "X_shape_": X.shape}
+    with _seeded(random_state):
+        model = factory(meta)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy")
+    data = (
+        tf.data.Dataset.from_tensor_slices((X.astype(np.float32), y))
+        .shuffle(len(X), seed=random_state, reshuffle_each_iteration=True)
+        .batch(batch_size)
+    )
+    model.fit(data, epochs=epochs, shuffle=False, verbose=0)  # the dataset shuffles
+    return model
+
+
+def run(noise_rate=0.4, epochs=100, random_state=0, verbose=True):
+    """Train both ways on noisy digits; return the clean test accuracies.
+
+    Parameters
+    ----------
+    noise_rate : float, default=0.4
+        Share of training labels flipped (symmetric noise); also Co-teaching's ``tau``.
+    epochs : int, default=100
+        Epochs of both trainings.
+    random_state : int, default=0
+        Seed of the split, the noise and both trainings.
+    verbose : bool, default=True
+        Print the table.
+
+    Returns
+    -------
+    dict
+        ``{"standard": accuracy, "coteaching": accuracy, ...}`` on clean test labels.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from . import CoTeachingClassifier
+    from .noise import make_label_noise
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=random_state
+    )
+    y_noisy, info = make_label_noise(
+        y_train, noise_rate, kind="symmetric", random_state=random_state, return_info=True
+    )
+    settings = dict(epochs=epochs, batch_size=32, random_state=random_state)
+    factory = _demo_network
+
+    start = time.perf_counter()
+    model = standard_training(factory, X_train, y_noisy, learning_rate=1e-3, **settings)
+    standard = float(np.mean(model.predict(X_test, verbose=0).argmax(1) == y_test))
+    t_standard = time.perf_counter() - start
+
+    start = time.perf_counter()
+    clf = CoTeachingClassifier(factory, tau=noise_rate, Tk=10, **settings)
+    clf.fit(X_train, y_noisy)
+    coteaching = clf.score(X_test, y_test)
+    t_coteaching = time.perf_counter() - start
+
+    rejected = clf.sample_kept_ == 0
+    result = {
+        "standard": standard,
+        "coteaching": coteaching,
+        "actual_noise_rate": info.actual_noise_rate,
+        "rejected": int(rejected.sum()),
+        "rejected_wrong": float(info.noise_mask[rejected].mean()) if rejected.any() else 0.0,
+    }
+    if verbose:
+        print(f"digits: {len(X_train)} training samples, {info.actual_noise_rate:.0%} of their "
+              f"labels wrong; {len(X_test)} clean test samples; {epochs} epochs.\n")
+        print(f"{'training':<22}{'clean test accuracy':>20}{'fit seconds':>13}")
+        print(f"{'standard (Keras fit)':<22}{standard:>20.3f}{t_standard:>13.1f}")
+        print(f"{'Co-teaching':<22}{coteaching:>20.3f}{t_coteaching:>13.1f}")
+        print(f"\nCo-teaching's peers rejected {result['rejected']} training samples in the "
+              f"last epoch; {result['rejected_wrong']:.0%} of them had a wrong label.")
+    return result
+
+
+def _demo_network(meta):
+    """The demo's network: 64-256-10, wide enough to memorise wrong labels."""
+    from .models import mlp
+
+    return mlp(meta, hidden_layer_sizes=(256,))
+
+
+def main(argv=None):
+    """Command line entry point: ``python -m skcoteach.demo``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--noise-rate", type=float, default=0.4)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--random-state", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    run(args.noise_rate, args.epochs, args.random_state)
+
+
+if __name__ == "__main__":
+    main()

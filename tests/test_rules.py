@@ -1,0 +1,134 @@
+"""The update rule on crafted batches: who is trained on what."""
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from skcoteach import rules  # noqa: E402
+from skcoteach._ensemble import PeerEnsemble  # noqa: E402
+from skcoteach.schedules import n_kept  # noqa: E402
+
+
+def test_cross_entropy_picks_the_label():
+    log_probs = tf.math.log(tf.constant([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]] * 2))
+    y = tf.constant([0, 2])
+    np.testing.assert_allclose(rules.cross_entropy(log_probs, y), -np.log([[0.7, 0.8]] * 2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 5, 7, 10, 33, 128])
+@pytest.mark.parametrize("fraction", [1.0, 0.99, 0.9, 0.75, 0.55, 0.5, 0.2, 0.01])
+def test_n_keep_matches_schedule_module(batch, fraction):
+    assert int(rules.n_keep(batch, fraction)) == n_kept(batch, fraction)
+
+
+def test_two_peers_cross_update():
+    losses = tf.constant(
+        [[0.1, 5.0, 0.3, 4.0, 0.2, 3.0], [3.0, 0.2, 4.0, 0.1, 5.0, 0.3]], tf.float32
+    )
+    peer_losses, mask = rules.coteaching(losses, 0.5, tf.ones(6))
+    # Peer 0 is trained on peer 1's three smallest (samples 1, 3, 5), and peer 1
+    # on peer 0's (samples 0, 2, 4).
+    np.testing.assert_array_equal(mask, [[0, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 0]])
+    np.testing.assert_allclose(peer_losses, [(5 + 4 + 3) / 3, (3 + 4 + 5) / 3])
+
+
+def test_peer_view_is_an_exact_swap_for_two_peers():
+    losses = tf.constant(np.random.RandomState(0).lognormal(size=(2, 50)), tf.float32)
+    np.testing.assert_array_equal(rules.peer_view(losses), losses.numpy()[::-1])
+
+
+def test_more_peers_rank_by_mean_of_the_others():
+    losses = tf.constant([[0.0, 9.0, 1.0, 1.0], [2.0, 0.0, 9.0, 3.0], [4.0, 0.0, 1.0, 9.0]])
+    _, mask = rules.coteaching(losses, 0.5, tf.ones(4))
+    # Means of the others: peer 0 sees [3, 0, 5, 6] -> samples 0, 1
+    #                      peer 1 sees [2, 4.5, 1, 5] -> samples 0, 2
+    #                      peer 2 sees [1, 4.5, 5, 2] -> samples 0, 3
+    np.testing.assert_array_equal(mask, [[1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1]])
+
+
+@pytest.mark.parametrize("batch, fraction", [(1, 0.01), (3, 0.1), (2, 0.2)])
+def test_at_least_one_sample_is_kept(batch, fraction):
+    losses = tf.constant(np.arange(2 * batch, dtype=np.float32).reshape(2, batch))
+    _, mask = rules.coteaching(losses, fraction, tf.ones(batch))
+    np.testing.assert_array_equal(tf.reduce_sum(mask, axis=1), [1, 1])
+
+
+def test_sample_weight_weights_but_does_not_select():
+    losses = tf.constant([[1.0, 2.0, 9.0], [1.0, 2.0, 9.0]])
+    weights = tf.constant([0.0, 3.0, 100.0])
+    peer_losses, mask = rules.coteaching(losses, 2 / 3, weights)
+    # Selection by loss only: samples 0 and 1; a zero weight removes sample 0
+    # from the mean; the heavy sample 2 is still rejected.
+    np.testing.assert_array_equal(mask, [[1, 1, 0], [1, 1, 0]])
+    np.testing.assert_allclose(peer_losses, [2.0, 2.0])
+
+
+def _fixed_peer(seed):
+    rng = np.random.RandomState(seed)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([rng.normal(size=(4, 3)), rng.normal(size=3)])
+    return model
+
+
+def test_peer_gradient_comes_only_from_partner_selection():
+    """Compile with SGD(lr=1): a peer's weight change is minus its gradient."""
+    rng = np.random.RandomState(1)
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = rng.randint(0, 3, size=8).astype(np.int32)
+    peers = [_fixed_peer(10), _fixed_peer(11)]
+    before = [[w.copy() for w in p.get_weights()] for p in peers]
+    ensemble = PeerEnsemble(peers, output_kind="probabilities", n_samples=8)
+    ensemble.forget_rate.assign(0.5)  # keep 4 of 8
+    ensemble(x)
+    ensemble.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0))
+
+    # Each peer's own per-sample losses, from the fixed weights.
+    own = [-np.log(p(x).numpy()[np.arange(8), y]) for p in peers]
+    chosen_by = [set(np.argsort(loss)[:4]) for loss in own]
+
+    ensemble.train_step((x, y, np.ones(8, np.float32), np.arange(8)))
+
+    for p, partner in ((0, 1), (1, 0)):
+        fresh = _fixed_peer(10 + p)
+        selected = sorted(chosen_by[partner])
+        with tf.GradientTape() as tape:
+            probs = fresh(x[selected])
+            loss = tf.reduce_mean(-tf.math.log(tf.gather(probs, y[selected], batch_dims=1)))
+        expected = tape.gradient(loss, fresh.trainable_variables)
+        delta = [b - a for b, a in zip(before[p], peers[p].get_weights())]
+        for d, g in zip(delta, expected):
+            np.testing.assert_allclose(d, g.numpy(), rtol=1e-4, atol=1e-6)
+    # The recorded per-sample statistics: kept by how many peers, in [0, 1].
+    kept = ensemble.sample_statistics()["kept"]
+    expected_kept = [(i in chosen_by[0]) / 2 + (i in chosen_by[1]) / 2 for i in range(8)]
+    np.testing.assert_allclose(kept, expected_kept)
+
+
+def test_changing_rejected_labels_leaves_gradient_unchanged():
+    rng = np.random.RandomState(2)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    y = rng.randint(0, 3, size=6).astype(np.int32)
+    partner = _fixed_peer(21)
+    partner_loss = -np.log(partner(x).numpy()[np.arange(6), y])
+    rejected = np.argsort(partner_loss)[3:]
+
+    def peer0_update(labels):
+        peers = [_fixed_peer(20), _fixed_peer(21)]
+        before = peers[0].get_weights()
+        ens = PeerEnsemble(peers, output_kind="probabilities", n_samples=6)
+        ens.forget_rate.assign(0.5)
+        ens(x)
+        ens.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0))
+        ens.train_step((x, labels, np.ones(6, np.float32), np.arange(6)))
+        return [b - a for b, a in zip(before, peers[0].get_weights())]
+
+    y_changed = y.copy()
+    # Changing a rejected sample's label can only raise peer 1's loss on it
+    # if it was already its worst; make it certainly large: pick a class the
+    # partner gives the lowest probability.
+    probs = partner(x).numpy()
+    y_changed[rejected] = np.argmin(probs[rejected], axis=1)
+    for a, b in zip(peer0_update(y), peer0_update(y_changed)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
