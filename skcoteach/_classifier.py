@@ -613,6 +613,18 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, None, 1, first, classes if first else None)
 
     def _fit(self, X, y, sample_weight, validation_data, epochs, reset, classes):
+        # A failed call leaves the estimator as it was: fitted with its previous
+        # model, or unfitted; never half fitted.
+        before = dict(vars(self))
+        try:
+            return self._fit_unguarded(X, y, sample_weight, validation_data, epochs, reset,
+                                       classes)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit_unguarded(self, X, y, sample_weight, validation_data, epochs, reset, classes):
         self._validate_all_params()
         X, y = validate_data(
             self,
@@ -672,24 +684,26 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         build_seed, shuffle_seed = (int(s) for s in rng.randint(1, 2**31 - 1, size=2))
         if reset:
             for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-                if attr not in ("n_features_in_", "feature_names_in_"):
+                if attr not in ("n_features_in_", "feature_names_in_"):  # set just now
                     delattr(self, attr)
             self.classes_ = all_classes
             self.n_classes_ = len(all_classes)
             self.X_shape_ = X.shape
+            val = self._validation_dataset(validation_data)
             self.model_ = self._build_model(X, len(X), build_seed)
             self.peers_ = self.model_.peers
             self.history_ = {}
             self.n_iter_ = 0
-        elif len(X) != self.model_.sample_kept.shape[0]:
-            self._resize_sample_statistics(len(X))
+        else:
+            val = self._validation_dataset(validation_data)
+            if len(X) != self.model_.sample_kept.shape[0]:
+                self._resize_sample_statistics(len(X))
         self.tau_ = float(self.tau)
 
         from ._ensemble import ForgetRateScheduler
 
         # On a warm start the peers and the optimizer (Adam's moments) go on.
         train = self._dataset(X, y_enc, weights, np.arange(len(X)), shuffle_seed)
-        val = self._validation_dataset(validation_data)
         self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         history = self.model_.fit(
             train,

@@ -18,9 +18,19 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+class TinyMLP:
+    """``tiny_mlp`` with a stable repr, so test ids match across xdist workers."""
+
+    def __call__(self, meta, hidden=16):
+        return tiny_mlp(meta, hidden=hidden)
+
+    def __repr__(self):
+        return "TinyMLP()"
+
+
 def _instances():
     yield CoTeachingClassifier(
-        tiny_mlp,
+        TinyMLP(),
         model__hidden=32,
         epochs=20,
         batch_size=32,
