@@ -1,0 +1,186 @@
+"""scikit-learn and Keras conventions beyond the estimator checks."""
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skcoteach import CoTeachingClassifier
+
+from .conftest import tiny_mlp
+
+FAST = dict(epochs=2, batch_size=64, optimizer__learning_rate=0.01, random_state=0)
+
+
+def test_tags():
+    tags = CoTeachingClassifier().__sklearn_tags__()
+    assert tags.estimator_type == "classifier"
+    assert tags.input_tags.three_d_array and not tags.input_tags.sparse
+    assert not tags.input_tags.allow_nan
+    assert not tags.non_deterministic  # random_state makes fits reproducible
+    assert not tags.classifier_tags.poor_score
+
+
+def test_dataframe_input_sets_feature_names(digits):
+    pd = pytest.importorskip("pandas")
+    X, y, X_test, _ = digits
+    columns = [f"pixel_{i}" for i in range(64)]
+    seen = {}
+
+    def factory(meta):
+        seen.update(meta)
+        return tiny_mlp(meta)
+
+    clf = CoTeachingClassifier(factory, **FAST).fit(pd.DataFrame(X, columns=columns), pd.Series(y))
+    np.testing.assert_array_equal(clf.feature_names_in_, columns)
+    np.testing.assert_array_equal(seen["feature_names_in_"], columns)
+    assert clf.predict(pd.DataFrame(X_test, columns=columns)).shape == (len(X_test),)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X_test)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32, np.uint8])
+def test_numeric_dtypes(digits, dtype):
+    X, y, _, _ = digits
+    Xd = (X * 16).astype(dtype)
+    clf = CoTeachingClassifier(tiny_mlp, **FAST).fit(Xd, y)
+    assert clf.predict_proba(Xd[:4]).dtype == np.float64
+
+
+def test_images_in_a_pipeline(digits):
+    X, y, X_test, y_test = digits
+    to_images = FunctionTransformer(lambda a: np.asarray(a).reshape(-1, 8, 8))
+    pipe = make_pipeline(to_images, CoTeachingClassifier(
+        epochs=4, random_state=0, model__filters=(8,), model__dense_units=32,
+        optimizer__learning_rate=0.01))
+    pipe.fit(X, y)
+    assert pipe[-1].X_shape_[1:] == (8, 8)
+    assert pipe.score(X_test, y_test) > 0.7
+
+
+def test_validation_split_and_early_stopping_restore_best(digits):
+    import keras
+
+    X, y, _, _ = digits
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    clf = CoTeachingClassifier(tiny_mlp, epochs=40, batch_size=32, validation_split=0.2,
+                               optimizer__learning_rate=0.05, callbacks=[stop], random_state=0)
+    clf.fit(X, y)
+    h = clf.history_
+    assert clf.n_iter_ < 40 and len(h["val_loss"]) == clf.n_iter_
+    # The restored weights are those of the best epoch.
+    fitted_stop = clf.callbacks_[0]
+    assert fitted_stop.stopped_epoch > 0 and stop.stopped_epoch == 0  # parameter untouched
+    best = int(np.argmin(h["val_loss"]))
+    X_val, y_val = X[-200:], y[-200:]
+    evaluated = clf.model_.evaluate(
+        clf._validation_dataset((X_val, y_val)), verbose=0, return_dict=True)
+    assert evaluated["loss"] == pytest.approx(h["val_loss"][best], rel=1e-4)
+    assert clf.sample_kept_.shape == (800,)  # the held-out samples are not trained on
+
+
+def test_any_keras_callback_runs(digits, tmp_path):
+    import keras
+
+    X, y, _, _ = digits
+    log = tmp_path / "log.csv"
+    clf = CoTeachingClassifier(tiny_mlp, callbacks=[keras.callbacks.CSVLogger(str(log)),
+                                                    keras.callbacks.TerminateOnNaN()], **FAST)
+    clf.fit(X, y)
+    header = log.read_text().splitlines()[0]
+    assert "forget_rate" in header and "peer_0_loss" in header
+
+
+def test_warm_start_continues_schedule(digits):
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, tau=0.4, Tk=4, warm_start=True, **FAST)
+    clf.fit(X, y)
+    peers = clf.peers_
+    clf.fit(X, y)
+    assert clf.peers_ is peers and clf.n_iter_ == 4
+    assert clf.history_["forget_rate"] == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    cold = CoTeachingClassifier(tiny_mlp, tau=0.4, Tk=4, **FAST).fit(X, y).fit(X, y)
+    assert cold.n_iter_ == 2
+
+
+def test_partial_fit_one_epoch_each(digits):
+    X, y, X_test, y_test = digits
+    clf = CoTeachingClassifier(tiny_mlp, tau=0.5, Tk=2, **FAST)
+    clf.partial_fit(X[:500], y[:500], classes=np.arange(10))
+    clf.partial_fit(X[500:], y[500:])  # another size: the statistics follow
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 3
+    assert clf.history_["forget_rate"] == pytest.approx([0.0, 0.25, 0.5])
+    assert clf.sample_kept_.shape == (1000,)
+    np.testing.assert_array_equal(clf.classes_, np.arange(10))
+    with pytest.raises(ValueError, match="not among the classes"):
+        clf.partial_fit(X[:5], y[:5] + 20)
+
+
+def test_partial_fit_classes_absent_from_first_batch(digits):
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, **FAST)
+    first = y < 5
+    clf.partial_fit(X[first], y[first], classes=np.arange(10))
+    assert clf.predict_proba(X[:3]).shape == (3, 10)
+
+
+def test_sample_weight_zero_equals_removal_from_the_loss(digits):
+    """Weight 0 leaves a sample out of every update; shapes and order unchanged."""
+    X, y, X_test, _ = digits
+    X, y = X[:256], y[:256]
+    w = np.ones(256)
+    y_bad = y.copy()
+    y_bad[:50] = (y[:50] + 1) % 10
+    w[:50] = 0
+    zero = CoTeachingClassifier(tiny_mlp, tau=0.0, **FAST).fit(X, y_bad, sample_weight=w)
+    other = CoTeachingClassifier(tiny_mlp, tau=0.0, **FAST).fit(
+        X, np.where(w == 0, (y + 2) % 10, y), sample_weight=w)
+    # Labels of zero-weight samples do not matter.
+    np.testing.assert_allclose(zero.predict_proba(X_test), other.predict_proba(X_test),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_balanced_and_dict(digits):
+    X, y, _, _ = digits
+    imbalanced = (y == 0).astype(int)
+    for cw in ("balanced", {0: 1.0, 1: 9.0}):
+        clf = CoTeachingClassifier(tiny_mlp, class_weight=cw, **FAST).fit(X, imbalanced)
+        assert clf.predict(X).mean() > 0.05  # the rare class is predicted
+
+
+def test_scikeras_model_function_works_unchanged(digits):
+    keras = pytest.importorskip("keras")
+    scikeras = pytest.importorskip("scikeras.wrappers")
+    X, y, X_test, y_test = digits
+
+    def get_clf_model(hidden_layer_sizes, meta, compile_kwargs):
+        # Verbatim the pattern of scikeras's MLPClassifier tutorial.
+        model = keras.Sequential()
+        inp = keras.layers.Input(shape=(meta["n_features_in_"],))
+        model.add(inp)
+        for hidden_layer_size in hidden_layer_sizes:
+            model.add(keras.layers.Dense(hidden_layer_size, activation="relu"))
+        if meta["target_type_"] == "binary":
+            n_output_units, output_activation, loss = 1, "sigmoid", "binary_crossentropy"
+        else:
+            n_output_units = meta["n_classes_"]
+            output_activation, loss = "softmax", "sparse_categorical_crossentropy"
+        model.add(keras.layers.Dense(n_output_units, activation=output_activation))
+        model.compile(loss=loss, optimizer=compile_kwargs["optimizer"])
+        return model
+
+    reference = scikeras.KerasClassifier(
+        get_clf_model, model__hidden_layer_sizes=(32,), epochs=5, verbose=0,
+        optimizer__learning_rate=0.01, random_state=0)
+    reference.fit(X, y)
+    ours = CoTeachingClassifier(get_clf_model, model__hidden_layer_sizes=(32,), epochs=5,
+                                optimizer__learning_rate=0.01, random_state=0).fit(X, y)
+    assert ours.score(X_test, y_test) > 0.8
+    assert reference.score(X_test, y_test) > 0.8
+    # Binary: scikeras's one sigmoid unit is understood as P(positive class).
+    yb = np.where(y > 4, "high", "low")
+    binary = CoTeachingClassifier(get_clf_model, model__hidden_layer_sizes=(16,), epochs=5,
+                                  optimizer__learning_rate=0.01, random_state=0).fit(X, yb)
+    assert binary.peers_[0].output_shape[-1] == 1
+    assert binary.score(X_test, np.where(y_test > 4, "high", "low")) > 0.8
