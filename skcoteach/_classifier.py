@@ -18,7 +18,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state, compute_sample_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from .schedules import forget_rate
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -28,7 +27,7 @@ from sklearn.utils.validation import (
 __all__ = ["CoTeachingClassifier"]
 
 #: Prefixes of the parameters routed to the model factory and the optimizer.
-ROUTED_PREFIXES = ("model__", "optimizer__")
+ROUTED_PREFIXES = ("model__", "optimizer__", "strategy__")
 
 
 def _keras():
@@ -109,9 +108,16 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         - ``None``: :func:`skcoteach.models.mlp` for 2-D ``X`` and
           :func:`skcoteach.models.cnn` for images of shape ``(n, h, w)`` or
           ``(n, h, w, channels)``.
-    tau : float, default=0.2
+    tau : float or "auto", default=0.2
         Final forget rate, ``0 <= tau < 1``; ideally the share of wrong labels.
         Over-estimating it costs little, under-estimating it costs a lot.
+        ``"auto"`` estimates it during ``fit`` (stored as ``tau_``): the
+        peers train with forget rate 0 for ``min(2, Tk)`` warm-up epochs, then
+        the noise rate is estimated by confident learning
+        (:func:`skcoteach.noise.estimate_noise_rate`) from the peers'
+        probabilities recorded during the last warm-up epoch, each computed
+        before the sample's batch was trained on, when the networks have not
+        yet memorised wrong labels; the schedule then continues with that rate.
     Tk : int, default=10
         Number of epochs over which the forget rate grows to ``tau``.
     c : float, default=1.0
@@ -120,6 +126,20 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         Number of peer networks.  With two peers this is Co-teaching; with
         more, each peer is updated on the samples that the mean loss of the
         other peers ranks smallest.
+    strategy : {"coteaching", "coteaching_plus", "jocor"}, default="coteaching"
+        Update rule (see :mod:`skcoteach.rules`):
+
+        - ``"coteaching"``: each peer is updated on its peer's small-loss samples.
+        - ``"coteaching_plus"`` (Yu et al., 2019): after
+          ``strategy__init_epochs`` (default 0) epochs of Co-teaching, only
+          samples on which the peers' predictions disagree are exchanged; a
+          batch without disagreement gives no gradient.
+        - ``"jocor"`` (Wei et al., 2020): the peers are trained together on the
+          samples with the smallest joint loss ``(1 - lambda) (CE_1 + CE_2) +
+          lambda (KL(p1||p2) + KL(p2||p1))``, ``lambda`` set by
+          ``strategy__co_lambda`` (default 0.1).
+
+        Options of the rule are routed as ``strategy__<name>``.
     optimizer : str, keras optimizer class or instance, default="adam"
         Optimizer of all peers (one optimizer over all their variables, which
         for per-parameter optimizers such as Adam equals one per peer).  Its
@@ -159,8 +179,9 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         ``fit`` reproducible; the global Python, NumPy and TensorFlow random
         states of the caller are left as they were.
     **routed_params
-        ``model__<name>`` arguments of the model factory and
-        ``optimizer__<name>`` arguments of the optimizer.
+        ``model__<name>`` arguments of the model factory,
+        ``optimizer__<name>`` arguments of the optimizer and
+        ``strategy__<name>`` options of the update rule.
 
     Attributes
     ----------
@@ -193,7 +214,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         For each training sample, the peers' mean cross-entropy with its given
         label at its last visit; large values flag suspected label errors.
     tau_ : float
-        The final forget rate used.
+        The final forget rate used (estimated when ``tau="auto"``).
     callbacks_ : list of keras.callbacks.Callback
         The copies of ``callbacks`` used by the last ``fit``, holding whatever
         they recorded (not pickled).
@@ -221,10 +242,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "model": [callable, None, "keras_model"],
-        "tau": [Interval(numbers.Real, 0, 1, closed="left")],
+        "tau": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "Tk": [Interval(numbers.Real, 1, None, closed="left")],
         "c": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_peers": [Interval(numbers.Integral, 2, None, closed="left")],
+        "strategy": [StrOptions({"coteaching", "coteaching_plus", "jocor"})],
         "optimizer": [str, "keras_optimizer"],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -246,6 +268,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         Tk=10,
         c=1.0,
         n_peers=2,
+        strategy="coteaching",
         optimizer="adam",
         epochs=50,
         batch_size=128,
@@ -264,6 +287,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         self.Tk = Tk
         self.c = c
         self.n_peers = n_peers
+        self.strategy = strategy
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
@@ -362,6 +386,29 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # Building the peers
     # ------------------------------------------------------------------
+    def _strategy_options(self):
+        from .rules import RULES
+
+        options = self._routed("strategy__")
+        signature = inspect.signature(RULES[self.strategy])
+        fixed = ("losses", "log_probs", "keep_fraction", "sample_weight", "epoch")
+        accepted = [name for name in signature.parameters if name not in fixed]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"strategy__{unknown[0]} is not an option of strategy={self.strategy!r}; "
+                f"its options are {accepted or 'none'}."
+            )
+        if "co_lambda" in options and not 0 <= options["co_lambda"] <= 1:
+            raise ValueError(f"strategy__co_lambda must be in [0, 1], got {options['co_lambda']!r}.")
+        if "init_epochs" in options and not (
+            isinstance(options["init_epochs"], numbers.Integral) and options["init_epochs"] >= 0
+        ):
+            raise ValueError(
+                f"strategy__init_epochs must be an int >= 0, got {options['init_epochs']!r}."
+            )
+        return options
+
     def _make_optimizer(self):
         keras = _keras()
         kwargs = self._routed("optimizer__")
@@ -486,7 +533,14 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         if len(kinds) > 1:
             raise ValueError("The peers disagree on whether they output logits.")
         kind = "logits" if kinds.pop() else "probabilities"
-        ensemble = PeerEnsemble(peers, output_kind=kind, n_samples=n_samples)
+        ensemble = PeerEnsemble(
+            peers,
+            output_kind=kind,
+            n_samples=n_samples,
+            rule=self.strategy,
+            rule_options=self._strategy_options(),
+            record_proba=len(self.classes_) if self.tau == "auto" else 0,
+        )
         ensemble(sample)  # build every layer before compiling
         ensemble.compile(
             optimizer=self._make_optimizer(), steps_per_execution=self.steps_per_execution
@@ -698,25 +752,35 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             val = self._validation_dataset(validation_data)
             if len(X) != self.model_.sample_kept.shape[0]:
                 self._resize_sample_statistics(len(X))
-        self.tau_ = float(self.tau)
 
         from ._ensemble import ForgetRateScheduler
 
         # On a warm start the peers and the optimizer (Adam's moments) go on.
         train = self._dataset(X, y_enc, weights, np.arange(len(X)), shuffle_seed)
         self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        if self.tau == "auto":
+            scheduler = ForgetRateScheduler(
+                getattr(self, "tau_", None),  # estimated once, kept by warm starts
+                self.Tk,
+                self.c,
+                warmup=min(AUTO_TAU_WARMUP, int(np.ceil(self.Tk))),
+                estimate=lambda model: _estimate_tau(y_enc, model),
+            )
+        else:
+            scheduler = ForgetRateScheduler(float(self.tau), self.Tk, self.c)
         history = self.model_.fit(
             train,
             epochs=self.n_iter_ + epochs,
             initial_epoch=self.n_iter_,
             validation_data=val,
-            callbacks=[ForgetRateScheduler(self.tau, self.Tk, self.c), *self.callbacks_],
+            callbacks=[scheduler, *self.callbacks_],
             shuffle=False,  # the dataset shuffles itself, with a seed
             verbose=self.verbose,
         )
         logs = dict(history.history)
-        # The exact schedule rather than its float32 image in the logs.
-        logs["forget_rate"] = [forget_rate(e, self.tau, self.Tk, self.c) for e in history.epoch]
+        # The exact rates set rather than their float32 image in the logs.
+        self.tau_ = scheduler.tau
+        logs["forget_rate"] = [scheduler.rates[e] for e in history.epoch]
         for key, values in logs.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         self.n_iter_ += len(history.epoch)
@@ -796,6 +860,21 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         vars(self).update(state)
 
 
+#: Warm-up epochs (at most ``Tk``) before ``tau="auto"`` estimates the noise rate.
+AUTO_TAU_WARMUP = 2
+
+#: Largest forget rate ``tau="auto"`` sets: some samples are always kept.
+AUTO_TAU_MAX = 0.9
+
+
+def _estimate_tau(y_enc, model):
+    """Noise rate from the probabilities recorded in the last warm-up epoch."""
+    from .noise import estimate_noise_rate
+
+    proba = model.sample_proba.numpy()
+    return min(estimate_noise_rate(y_enc, proba), AUTO_TAU_MAX)
+
+
 def _serialize_peers(ensemble):
     archives = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -808,6 +887,7 @@ def _serialize_peers(ensemble):
         "peers": archives,
         "output_kind": ensemble.output_kind,
         "rule": ensemble.rule_name,
+        "rule_options": dict(ensemble.rule_options),  # a plain dict, not Keras-tracked
         "n_samples": int(ensemble.sample_kept.shape[0]),
     }
 
@@ -824,7 +904,11 @@ def _deserialize_peers(blob, self_params):
                 fh.write(data)
             peers.append(keras.saving.load_model(path, compile=False))
     ensemble = PeerEnsemble(
-        peers, output_kind=blob["output_kind"], n_samples=blob["n_samples"], rule=blob["rule"]
+        peers,
+        output_kind=blob["output_kind"],
+        n_samples=blob["n_samples"],
+        rule=blob["rule"],
+        rule_options=blob["rule_options"],
     )
     ensemble.compile(steps_per_execution=self_params.get("steps_per_execution", 1))
     return ensemble

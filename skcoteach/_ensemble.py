@@ -60,20 +60,42 @@ def log_probabilities(outputs, kind):
 
 
 class ForgetRateScheduler(keras.callbacks.Callback):
-    """Set the ensemble's forget rate at the start of every epoch.
+    """Set the ensemble's forget rate (and epoch) at the start of every epoch.
 
     Parameters
     ----------
-    tau, Tk, c : float
+    tau : float or None
+        Final forget rate.  None estimates it: the forget rate stays 0 for
+        ``warmup`` epochs, then ``tau`` is set to ``estimate(model)``.
+    Tk, c : float
         Parameters of :func:`skcoteach.schedules.forget_rate`.
+    warmup : int, default=0
+        Epochs before ``tau`` is estimated (with ``tau=None``).
+    estimate : callable, default=None
+        ``estimate(model) -> float``, called once after the warm-up (or at
+        the end of training if that comes first).
     """
 
-    def __init__(self, tau, Tk, c):
+    def __init__(self, tau, Tk, c, warmup=0, estimate=None):
         super().__init__()
         self.tau, self.Tk, self.c = tau, Tk, c
+        self.warmup, self.estimate = warmup, estimate
+        self.rates = {}  # epoch -> forget rate set
+
+    def _estimate(self):
+        if self.tau is None:
+            self.tau = float(self.estimate(self.model))
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.model.forget_rate.assign(forget_rate(epoch, self.tau, self.Tk, self.c))
+        if self.tau is None and epoch >= self.warmup:
+            self._estimate()
+        rate = 0.0 if self.tau is None else forget_rate(epoch, self.tau, self.Tk, self.c)
+        self.rates[epoch] = rate
+        self.model.forget_rate.assign(rate)
+        self.model.epoch.assign(epoch)
+
+    def on_train_end(self, logs=None):
+        self._estimate()
 
 
 class PeerEnsemble(keras.Model):
@@ -96,20 +118,34 @@ class PeerEnsemble(keras.Model):
         every training sample are kept in variables of this length.
     rule : str, default="coteaching"
         Name of an update rule in :data:`skcoteach.rules.RULES`.
+    rule_options : dict, default=None
+        Keyword arguments of the rule (e.g. ``co_lambda`` of ``"jocor"``).
+    record_proba : int, default=0
+        If > 0, the number of classes: also record, per training sample, the
+        peers' mean class probabilities at its latest visit (computed before
+        that batch's update), for estimating the noise rate.
     """
 
-    def __init__(self, peers, output_kind, n_samples=1, rule="coteaching", **kwargs):
+    def __init__(self, peers, output_kind, n_samples=1, rule="coteaching", rule_options=None,
+                 record_proba=0, **kwargs):
         super().__init__(**kwargs)
         if output_kind not in OUTPUT_KINDS:
             raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}.")
         self.peers = list(peers)
         self.output_kind = output_kind
         self.rule_name = rule
+        self.rule_options = dict(rule_options or {})
         self._rule = rules.RULES[rule]
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         # Float64 so that the number of kept samples matches the schedule module.
         self.forget_rate = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.sample_kept = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
         self.sample_loss = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
+        self.record_proba = int(record_proba)
+        if self.record_proba:
+            self.sample_proba = tf.Variable(
+                np.zeros((n_samples, self.record_proba), np.float32), trainable=False
+            )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.peer_trackers = [
             keras.metrics.Mean(name=f"peer_{p}_loss") for p in range(len(self.peers))
@@ -135,9 +171,11 @@ class PeerEnsemble(keras.Model):
         x, y, sample_weight, index = data
         keep_fraction = 1.0 - self.forget_rate
         with tf.GradientTape() as tape:
-            losses = rules.cross_entropy(self.peer_log_probabilities(x, training=True), y)
-            peer_losses, keep_mask = self._rule(losses, keep_fraction, sample_weight)
-            total = tf.reduce_sum(peer_losses)
+            log_probs = self.peer_log_probabilities(x, training=True)
+            losses = rules.cross_entropy(log_probs, y)
+            total, peer_losses, keep_mask = self._rule(
+                losses, log_probs, keep_fraction, sample_weight, self.epoch, **self.rule_options
+            )
             if self.losses:  # regularisation terms of the peers
                 total = total + tf.add_n(self.losses)
         variables = self.trainable_variables
@@ -146,6 +184,10 @@ class PeerEnsemble(keras.Model):
         index = tf.reshape(index, (-1, 1))
         self.sample_kept.scatter_nd_update(index, tf.reduce_mean(keep_mask, axis=0))
         self.sample_loss.scatter_nd_update(index, tf.reduce_mean(losses, axis=0))
+        if self.record_proba:  # decided when tracing: no cost otherwise
+            self.sample_proba.scatter_nd_update(
+                index, tf.reduce_mean(tf.exp(tf.stop_gradient(log_probs)), axis=0)
+            )
 
         self.loss_tracker.update_state(tf.reduce_mean(peer_losses))
         for p, tracker in enumerate(self.peer_trackers):

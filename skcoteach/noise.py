@@ -36,6 +36,7 @@ from sklearn.utils.validation import assert_all_finite
 __all__ = [
     "MNIST_ASYMMETRIC_MAPPING",
     "NoiseInfo",
+    "estimate_noise_rate",
     "estimate_transition_matrix",
     "label_precision",
     "make_label_noise",
@@ -709,3 +710,73 @@ def label_precision(y_true, y_noisy, kept_mask):
     if not kept_mask.any():
         return float("nan")
     return float(np.mean(y_true[kept_mask] == y_noisy[kept_mask]))
+
+
+def estimate_noise_rate(y, pred_proba):
+    """Estimate the share of wrong labels by confident learning.
+
+    Counts the *confident joint* of Northcutt, Jiang and Chuang (2021): a
+    sample with given label ``i`` is counted as truly of class ``j`` when its
+    predicted probability of ``j`` reaches the threshold ``t_j``, the mean
+    probability of ``j`` over the samples labelled ``j`` (the most probable
+    such ``j`` if several qualify; samples with none are not counted).  The
+    rows of the counts are rescaled to the number of samples given each label
+    and the estimate is the off-diagonal share of the resulting joint.
+
+    The probabilities should not come from a model that has memorised the
+    given labels: out-of-sample (cross-validated) probabilities, or those of a
+    network early in training, before it fits the wrong labels.
+
+    Parameters
+    ----------
+    y : array-like of int, shape (n_samples,)
+        Given labels encoded as ``0 .. n_classes - 1``.
+    pred_proba : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities.
+
+    Returns
+    -------
+    float
+        Estimated noise rate in [0, 1].
+
+    References
+    ----------
+    C. G. Northcutt, L. Jiang and I. L. Chuang, "Confident Learning:
+    Estimating Uncertainty in Dataset Labels", JAIR 70, 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcoteach.noise import estimate_noise_rate
+    >>> proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9], [0.95, 0.05]])
+    >>> round(estimate_noise_rate([0, 0, 1, 1, 1], proba), 3)  # the last label looks wrong
+    0.2
+    """
+    y = np.asarray(y)
+    pred_proba = np.asarray(pred_proba, dtype=np.float64)
+    if pred_proba.ndim != 2 or y.shape != (pred_proba.shape[0],):
+        raise ValueError(
+            "pred_proba must have shape (n_samples, n_classes) and y shape (n_samples,); "
+            f"got {pred_proba.shape} and {y.shape}."
+        )
+    n_classes = pred_proba.shape[1]
+    if y.size == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or (
+        y.max() >= n_classes
+    ):
+        raise ValueError(
+            f"y must hold integer labels in [0, {n_classes}) for {n_classes} "
+            "probability columns."
+        )
+    counts = np.bincount(y, minlength=n_classes)
+    thresholds = np.array(
+        [pred_proba[y == j, j].mean() if counts[j] else np.inf for j in range(n_classes)]
+    )
+    confident = pred_proba >= thresholds
+    guess = np.argmax(np.where(confident, pred_proba, -np.inf), axis=1)
+    counted = confident.any(axis=1)
+    joint = np.zeros((n_classes, n_classes))
+    np.add.at(joint, (y[counted], guess[counted]), 1.0)
+    row_sums = joint.sum(axis=1, keepdims=True)
+    joint = np.divide(joint, row_sums, out=np.zeros_like(joint), where=row_sums > 0)
+    joint *= counts[:, None]
+    return float(1.0 - np.trace(joint) / joint.sum())

@@ -1,33 +1,75 @@
 """Update rules of Co-teaching, as small pure TensorFlow functions.
 
 The compiled training step of :class:`~skcoteach.CoTeachingClassifier` computes,
-from one forward pass of every peer, the per-sample losses ``losses`` of shape
-``(n_peers, batch)`` and hands them to an *update rule*.  A rule returns the loss
-each peer is trained on and the mask of the samples that loss was computed on.
-A new rule is a new function here plus a name in :data:`RULES`; the training
-loop does not change.
+from one forward pass of every peer, the log-probabilities ``log_probs`` of shape
+``(n_peers, batch, n_classes)`` and the per-sample cross-entropies ``losses`` of
+shape ``(n_peers, batch)``, and hands them to an *update rule*.  A rule returns
+an :class:`Update`: the total loss to minimise (its gradient trains every
+peer), each peer's loss for the logs, and the mask of the samples each peer was
+trained on.  A new rule is a new function here plus a name in :data:`RULES`;
+the training loop does not change.  Every rule has the signature
+``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``.
 
-Co-teaching (Han et al., 2018) with two peers: peer A is updated on the
+``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, round(R(T) * batch))`` samples that peer B ranks smallest by its loss,
 and vice versa.  With ``P > 2`` peers, peer ``p`` is updated on the samples that
 the *mean* loss of the other ``P - 1`` peers ranks smallest; with two peers this
 is exactly the rule of the paper.
 
+``"coteaching_plus"`` (Yu et al., ICML 2019): after ``init_epochs`` epochs of
+Co-teaching, only the samples on which the peers' predicted classes disagree
+are candidates; the cross update picks ``max(1, round(R(T) * n_disagree))`` of
+them.  A batch on which all peers agree on every sample gives a zero loss (no
+gradient), as in the authors' code after its first steps; with Adam the step
+still applies its momentum.  With ``P > 2`` peers, a sample is a candidate
+when not all peers predict the same class.
+
+``"jocor"`` (Wei et al., CVPR 2020): every sample gets the joint loss
+``(1 - lambda) * (CE_1 + CE_2) + lambda * (KL(p1 || p2) + KL(p2 || p1))``; the
+``max(1, round(R(T) * batch))`` samples with the smallest joint loss are
+selected and both peers are trained together on its mean.  With ``P > 2``
+peers the cross-entropy term is ``2 / P`` times the sum over peers and the
+divergence term ``2 / (P (P - 1))`` times the sum over ordered pairs, which
+equals the two-peer formula for ``P = 2``.
+
 All functions are pure: they read their arguments only, change no state and can
 be called eagerly (as the unit tests do) or inside a ``tf.function``.
 """
+
+from typing import NamedTuple
 
 import tensorflow as tf
 
 __all__ = [
     "RULES",
+    "Update",
     "coteaching",
+    "coteaching_plus",
+    "jocor",
     "cross_entropy",
     "n_keep",
     "peer_view",
     "smallest_mask",
     "weighted_mean",
 ]
+
+
+class Update(NamedTuple):
+    """What an update rule returns.
+
+    Attributes
+    ----------
+    total_loss : scalar Tensor
+        Minimised by one optimizer step over all peers' variables.
+    peer_losses : Tensor of shape (n_peers,)
+        Each peer's loss on the samples it was trained on (for the logs).
+    keep_mask : Tensor of shape (n_peers, batch)
+        ``keep_mask[p, i] = 1`` if sample ``i`` was used to update peer ``p``.
+    """
+
+    total_loss: tf.Tensor
+    peer_losses: tf.Tensor
+    keep_mask: tf.Tensor
 
 
 def cross_entropy(log_probs, y):
@@ -101,7 +143,7 @@ def smallest_mask(scores, k):
     ----------
     scores : Tensor of shape (n_rows, batch)
     k : int Tensor
-        Number of entries to keep per row, ``1 <= k <= batch``.
+        Number of entries to keep per row, ``0 <= k <= batch``.
 
     Returns
     -------
@@ -110,7 +152,7 @@ def smallest_mask(scores, k):
     """
     _, idx = tf.math.top_k(-scores, k=k, sorted=False)
     batch = tf.shape(scores)[1]
-    return tf.reduce_max(tf.one_hot(idx, batch, dtype=scores.dtype), axis=1)
+    return tf.reduce_sum(tf.one_hot(idx, batch, dtype=scores.dtype), axis=1)
 
 
 def weighted_mean(losses, weights):
@@ -130,13 +172,15 @@ def weighted_mean(losses, weights):
     return tf.math.divide_no_nan(total, tf.reduce_sum(weights, axis=-1))
 
 
-def coteaching(losses, keep_fraction, sample_weight):
+def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None):
     """Co-teaching's cross update.
 
     Parameters
     ----------
     losses : Tensor of shape (n_peers, batch)
         Per-sample (unweighted) loss of every peer; gradients flow through it.
+    log_probs : Tensor of shape (n_peers, batch, n_classes)
+        Log-probabilities of every peer (unused by this rule).
     keep_fraction : float Tensor
         ``R(T)``, share of the batch each peer is updated on.
     sample_weight : Tensor of shape (batch,)
@@ -144,19 +188,123 @@ def coteaching(losses, keep_fraction, sample_weight):
         loss (a weight says how much a sample matters, not whether its label
         is right) and each peer's loss is the weighted mean over the samples
         selected for it.
+    epoch : int Tensor, optional
+        Current epoch (unused by this rule).
 
     Returns
     -------
-    peer_losses : Tensor of shape (n_peers,)
-        Loss to minimise for each peer.
-    keep_mask : Tensor of shape (n_peers, batch)
-        ``keep_mask[p, i] = 1`` if sample ``i`` was used to update peer ``p``.
+    Update
+        ``total_loss`` is the sum of the peers' losses: each peer's variables
+        get the gradient of its own loss only.
     """
-    scores = tf.stop_gradient(peer_view(losses))
-    mask = smallest_mask(scores, n_keep(tf.shape(losses)[1], keep_fraction))
+    k = n_keep(tf.shape(losses)[1], keep_fraction)
+    return _cross_update(losses, tf.stop_gradient(peer_view(losses)), k, sample_weight)
+
+
+def _cross_update(losses, scores, k, sample_weight, candidates=None):
+    mask = smallest_mask(scores, k)
+    if candidates is not None:
+        mask = mask * candidates[tf.newaxis, :]
     weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
-    return weighted_mean(losses, weights), mask
+    peer_losses = weighted_mean(losses, weights)
+    return Update(tf.reduce_sum(peer_losses), peer_losses, mask)
+
+
+def disagreement(log_probs):
+    """1 for the samples on which not all peers predict the same class.
+
+    Parameters
+    ----------
+    log_probs : Tensor of shape (n_peers, batch, n_classes)
+
+    Returns
+    -------
+    Tensor of shape (batch,), dtype of ``log_probs``
+    """
+    predicted = tf.argmax(log_probs, axis=-1)
+    agree = tf.reduce_all(tf.equal(predicted, predicted[:1]), axis=0)
+    return 1.0 - tf.cast(agree, log_probs.dtype)
+
+
+def coteaching_plus(losses, log_probs, keep_fraction, sample_weight, epoch, init_epochs=0):
+    """Co-teaching+: the cross update restricted to disagreeing samples.
+
+    Parameters
+    ----------
+    losses, log_probs, keep_fraction, sample_weight
+        See :func:`coteaching`.
+    epoch : int Tensor
+        Current (0-based) epoch.
+    init_epochs : int, default=0
+        Epochs of plain Co-teaching before disagreement is used (the authors
+        use 0 for MNIST, 20 for CIFAR-10 and 5 for CIFAR-100).
+
+    Returns
+    -------
+    Update
+        As :func:`coteaching`; a batch without disagreement gives zero losses
+        and an all-zero mask.
+    """
+    batch = tf.shape(losses)[1]
+    active = tf.cast(epoch, tf.int64) >= init_epochs
+    candidates = tf.where(active, disagreement(log_probs), tf.ones([batch], losses.dtype))
+    n_candidates = tf.cast(tf.reduce_sum(candidates), tf.int32)
+    k = tf.minimum(n_keep(tf.maximum(n_candidates, 1), keep_fraction), n_candidates)
+    # Non-candidates are ranked after every candidate.
+    scores = tf.stop_gradient(peer_view(losses)) + (1.0 - candidates)[tf.newaxis, :] * 1e30
+    return _cross_update(losses, scores, k, sample_weight, candidates)
+
+
+def symmetric_kl(log_probs):
+    """Sum over ordered pairs of peers of ``KL(p_a || p_b)``, per sample.
+
+    Parameters
+    ----------
+    log_probs : Tensor of shape (n_peers, batch, n_classes)
+
+    Returns
+    -------
+    Tensor of shape (batch,)
+        For two peers, ``KL(p1 || p2) + KL(p2 || p1)``.
+    """
+    n_peers = log_probs.shape[0]
+    probs = tf.exp(log_probs)
+    own = tf.reduce_sum(probs * log_probs, axis=[0, 2])  # sum_a sum_k p_a log p_a
+    cross = tf.reduce_sum(
+        tf.reduce_sum(probs, axis=0) * tf.reduce_sum(log_probs, axis=0), axis=-1
+    )  # sum_k (sum_a p_a) (sum_b log p_b)
+    return n_peers * own - cross
+
+
+def jocor(losses, log_probs, keep_fraction, sample_weight, epoch=None, co_lambda=0.1):
+    """JoCoR: joint loss with co-regularisation, small-loss selection, joint update.
+
+    Parameters
+    ----------
+    losses, log_probs, keep_fraction, sample_weight, epoch
+        See :func:`coteaching`.
+    co_lambda : float, default=0.1
+        Weight ``lambda`` of the agreement (symmetric KL) term, in [0, 1].
+        0 is two independently trained peers with a shared small-loss
+        selection; values near 1 mostly train the peers to agree.  The
+        authors' code defaults to 0.1; their MNIST example uses 0.95.
+
+    Returns
+    -------
+    Update
+        ``total_loss`` is the weighted mean joint loss of the selected
+        samples; every peer is trained on the same samples.
+    """
+    n_peers = losses.shape[0]
+    joint = (1.0 - co_lambda) * (2.0 / n_peers) * tf.reduce_sum(losses, axis=0)
+    joint = joint + co_lambda * (2.0 / (n_peers * (n_peers - 1))) * symmetric_kl(log_probs)
+    k = n_keep(tf.shape(losses)[1], keep_fraction)
+    mask = smallest_mask(tf.stop_gradient(joint)[tf.newaxis, :], k)  # (1, batch)
+    weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
+    total = weighted_mean(joint[tf.newaxis, :], weights)[0]
+    peer_losses = weighted_mean(losses, weights)
+    return Update(total, peer_losses, tf.tile(mask, [n_peers, 1]))
 
 
 #: Update rules by name, as accepted by ``CoTeachingClassifier(strategy=...)``.
-RULES = {"coteaching": coteaching}
+RULES = {"coteaching": coteaching, "coteaching_plus": coteaching_plus, "jocor": jocor}

@@ -27,7 +27,7 @@ def test_two_peers_cross_update():
     losses = tf.constant(
         [[0.1, 5.0, 0.3, 4.0, 0.2, 3.0], [3.0, 0.2, 4.0, 0.1, 5.0, 0.3]], tf.float32
     )
-    peer_losses, mask = rules.coteaching(losses, 0.5, tf.ones(6))
+    _, peer_losses, mask = rules.coteaching(losses, None, 0.5, tf.ones(6))
     # Peer 0 is trained on peer 1's three smallest (samples 1, 3, 5), and peer 1
     # on peer 0's (samples 0, 2, 4).
     np.testing.assert_array_equal(mask, [[0, 1, 0, 1, 0, 1], [1, 0, 1, 0, 1, 0]])
@@ -41,7 +41,7 @@ def test_peer_view_is_an_exact_swap_for_two_peers():
 
 def test_more_peers_rank_by_mean_of_the_others():
     losses = tf.constant([[0.0, 9.0, 1.0, 1.0], [2.0, 0.0, 9.0, 3.0], [4.0, 0.0, 1.0, 9.0]])
-    _, mask = rules.coteaching(losses, 0.5, tf.ones(4))
+    _, _, mask = rules.coteaching(losses, None, 0.5, tf.ones(4))
     # Means of the others: peer 0 sees [3, 0, 5, 6] -> samples 0, 1
     #                      peer 1 sees [2, 4.5, 1, 5] -> samples 0, 2
     #                      peer 2 sees [1, 4.5, 5, 2] -> samples 0, 3
@@ -51,14 +51,14 @@ def test_more_peers_rank_by_mean_of_the_others():
 @pytest.mark.parametrize("batch, fraction", [(1, 0.01), (3, 0.1), (2, 0.2)])
 def test_at_least_one_sample_is_kept(batch, fraction):
     losses = tf.constant(np.arange(2 * batch, dtype=np.float32).reshape(2, batch))
-    _, mask = rules.coteaching(losses, fraction, tf.ones(batch))
+    _, _, mask = rules.coteaching(losses, None, fraction, tf.ones(batch))
     np.testing.assert_array_equal(tf.reduce_sum(mask, axis=1), [1, 1])
 
 
 def test_sample_weight_weights_but_does_not_select():
     losses = tf.constant([[1.0, 2.0, 9.0], [1.0, 2.0, 9.0]])
     weights = tf.constant([0.0, 3.0, 100.0])
-    peer_losses, mask = rules.coteaching(losses, 2 / 3, weights)
+    _, peer_losses, mask = rules.coteaching(losses, None, 2 / 3, weights)
     # Selection by loss only: samples 0 and 1; a zero weight removes sample 0
     # from the mean; the heavy sample 2 is still rejected.
     np.testing.assert_array_equal(mask, [[1, 1, 0], [1, 1, 0]])
@@ -132,3 +132,90 @@ def test_changing_rejected_labels_leaves_gradient_unchanged():
     y_changed[rejected] = np.argmin(probs[rejected], axis=1)
     for a, b in zip(peer0_update(y), peer0_update(y_changed)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def _log_probs(predicted, n_classes=3, confidence=0.8):
+    """Log-probabilities whose argmax per peer and sample is ``predicted``."""
+    predicted = np.asarray(predicted)
+    probs = np.full(predicted.shape + (n_classes,), (1 - confidence) / (n_classes - 1))
+    np.put_along_axis(probs, predicted[..., None], confidence, axis=-1)
+    return tf.math.log(tf.constant(probs, tf.float32))
+
+
+def test_coteaching_plus_exchanges_only_disagreeing_samples():
+    # Samples 1, 2, 4, 5 are disagreements; 0 and 3 are not.
+    log_probs = _log_probs([[0, 1, 2, 0, 1, 2], [0, 2, 0, 0, 0, 1]])
+    losses = tf.constant([[0.1, 0.5, 0.2, 0.1, 0.9, 0.3], [0.1, 0.8, 0.6, 0.1, 0.2, 0.4]])
+    total, peer_losses, mask = rules.coteaching_plus(losses, log_probs, 0.5, tf.ones(6), 1)
+    # 2 of the 4 disagreements: peer 0 gets peer 1's smallest (4: 0.2, 5: 0.4),
+    # peer 1 gets peer 0's smallest (2: 0.2, 5: 0.3).
+    np.testing.assert_array_equal(mask, [[0, 0, 0, 0, 1, 1], [0, 0, 1, 0, 0, 1]])
+    np.testing.assert_allclose(peer_losses, [(0.9 + 0.3) / 2, (0.6 + 0.4) / 2], rtol=1e-6)
+    np.testing.assert_allclose(total, sum(peer_losses.numpy()), rtol=1e-6)
+
+
+def test_coteaching_plus_is_coteaching_during_init_epochs():
+    log_probs = _log_probs([[0, 1, 2, 0], [0, 2, 0, 0]])
+    losses = tf.constant([[0.1, 0.5, 0.2, 0.7], [0.3, 0.8, 0.6, 0.1]])
+    plus = rules.coteaching_plus(losses, log_probs, 0.5, tf.ones(4), 2, init_epochs=3)
+    plain = rules.coteaching(losses, log_probs, 0.5, tf.ones(4))
+    np.testing.assert_array_equal(plus.keep_mask, plain.keep_mask)
+    np.testing.assert_allclose(plus.total_loss, plain.total_loss)
+
+
+def test_coteaching_plus_without_disagreement_gives_no_gradient():
+    log_probs = _log_probs([[0, 1, 2], [0, 1, 2]])
+    losses = tf.Variable([[0.1, 0.5, 0.2], [0.3, 0.8, 0.6]])
+    with tf.GradientTape() as tape:
+        total, peer_losses, mask = rules.coteaching_plus(losses, log_probs, 0.5, tf.ones(3), 5)
+    assert float(total) == 0.0
+    np.testing.assert_array_equal(mask, np.zeros((2, 3)))
+    np.testing.assert_array_equal(tape.gradient(total, losses), np.zeros((2, 3)))
+
+
+def test_coteaching_plus_keeps_one_of_a_single_disagreement():
+    log_probs = _log_probs([[0, 1, 2, 0], [0, 1, 2, 1]])
+    losses = tf.constant([[0.1, 0.5, 0.2, 0.7], [0.3, 0.8, 0.6, 0.1]])
+    _, _, mask = rules.coteaching_plus(losses, log_probs, 0.1, tf.ones(4), 0)
+    np.testing.assert_array_equal(mask, [[0, 0, 0, 1], [0, 0, 0, 1]])
+
+
+def test_symmetric_kl_matches_definition():
+    rng = np.random.RandomState(0)
+    for n_peers in (2, 3):
+        p = rng.dirichlet(np.ones(4), size=(n_peers, 5))
+        expected = sum(
+            np.sum(p[a] * (np.log(p[a]) - np.log(p[b])), axis=-1)
+            for a in range(n_peers) for b in range(n_peers) if a != b
+        )
+        got = rules.symmetric_kl(tf.math.log(tf.constant(p, tf.float64)))
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_jocor_selects_smallest_joint_loss_and_trains_jointly():
+    p1 = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.6, 0.3, 0.1]])
+    p2 = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3], [0.1, 0.1, 0.8]])
+    y = np.array([0, 1, 2, 0])
+    log_probs = tf.math.log(tf.constant(np.stack([p1, p2]), tf.float64))
+    losses = rules.cross_entropy(log_probs, tf.constant(y))
+    lam = 0.3
+    ce = -np.log(p1[range(4), y]) - np.log(p2[range(4), y])
+    kl = np.sum(p1 * np.log(p1 / p2) + p2 * np.log(p2 / p1), axis=1)
+    joint = (1 - lam) * ce + lam * kl
+    total, peer_losses, mask = rules.jocor(losses, log_probs, 0.5, tf.ones(4, tf.float64),
+                                           co_lambda=lam)
+    chosen = np.argsort(joint)[:2]
+    expected_mask = np.zeros(4)
+    expected_mask[chosen] = 1
+    np.testing.assert_array_equal(mask, [expected_mask, expected_mask])
+    np.testing.assert_allclose(total, joint[chosen].mean(), rtol=1e-10)
+    np.testing.assert_allclose(peer_losses[0], -np.log(p1[chosen, y[chosen]]).mean(), rtol=1e-10)
+
+
+def test_jocor_lambda_zero_is_mean_cross_entropy():
+    log_probs = _log_probs([[0, 1, 2, 0], [0, 2, 0, 0]])
+    y = tf.constant([0, 1, 2, 0])
+    losses = rules.cross_entropy(log_probs, y)
+    total, _, mask = rules.jocor(losses, log_probs, 1.0, tf.ones(4), co_lambda=0.0)
+    np.testing.assert_allclose(total, tf.reduce_sum(losses) / 4, rtol=1e-6)
+    assert mask.numpy().sum() == 8
