@@ -24,6 +24,7 @@ The recorded runs::
 """
 
 import argparse
+import functools
 import json
 import os
 import pathlib
@@ -38,6 +39,7 @@ DEFAULT_RESULTS = HERE / "results"
 
 #: Noise settings: name -> (kind, noise rate).
 SETTINGS = {
+    "clean": ("symmetric", 0.0),
     "sym-20": ("symmetric", 0.2),
     "sym-50": ("symmetric", 0.5),
     "sym-80": ("symmetric", 0.8),
@@ -54,15 +56,28 @@ PUBLISHED = {
 }
 
 
-def mlp(meta=None):
-    """The protocol's MLP: 784-256-10, ReLU, softmax output."""
+def mlp(meta=None, init="keras"):
+    """The protocol's MLP: 784-256-10, ReLU, softmax output.
+
+    ``init="torch"`` draws weights and biases from U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)) as PyTorch's ``nn.Linear`` does (the official code's
+    networks); ``"keras"`` uses Keras's defaults (Glorot uniform, zero bias).
+    """
     import keras
+
+    def dense(units, fan_in, **kwargs):
+        if init == "torch":
+            scale = keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
+            bound = fan_in**-0.5
+            kwargs.update(kernel_initializer=scale,
+                          bias_initializer=keras.initializers.RandomUniform(-bound, bound))
+        return keras.layers.Dense(units, **kwargs)
 
     return keras.Sequential(
         [
             keras.Input((784,)),
-            keras.layers.Dense(256, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
+            dense(256, 784, activation="relu"),
+            dense(10, 256, activation="softmax"),
         ]
     )
 
@@ -113,7 +128,8 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
     return Recorder()
 
 
-def run_one(setting, method, seed, epochs, data_path, results_dir, verbose):
+def run_one(setting, method, seed, epochs, data_path, results_dir, verbose, tau_mode="true",
+            co_lambda=0.95, init="keras", decay_start=80):
     """Train one method on one noise setting; write and return the record."""
     import keras
 
@@ -130,17 +146,23 @@ def run_one(setting, method, seed, epochs, data_path, results_dir, verbose):
         y_train, rate, kind=kind, mapping=mapping, random_state=seed, return_info=True
     )
     tau = rate / 2 if kind == "asymmetric" else rate
-    callbacks = [official_schedule(epochs), test_recorder(X_test, y_test, y_train, y_noisy)]
+    if tau_mode == "auto":
+        tau = "auto"
+    factory = functools.partial(mlp, init=init)
+    callbacks = [official_schedule(epochs, decay_start=decay_start),
+                 test_recorder(X_test, y_test, y_train, y_noisy)]
     start = time.perf_counter()
     if method == "standard":
         keras.utils.set_random_seed(seed)
-        model = mlp()
+        model = factory()
         model.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy")
         model.fit(X, y_noisy, epochs=epochs, batch_size=128, callbacks=callbacks, verbose=verbose)
     else:
         extra = {} if method == "coteaching" else {"strategy": method}
+        if method == "jocor":
+            extra["strategy__co_lambda"] = co_lambda
         clf = CoTeachingClassifier(
-            mlp,
+            factory,
             tau=tau,
             Tk=10,
             epochs=epochs,
@@ -152,6 +174,7 @@ def run_one(setting, method, seed, epochs, data_path, results_dir, verbose):
             **extra,
         )
         clf.fit(X, y_noisy)
+        tau = clf.tau_
         callbacks = clf.callbacks_  # the estimator trains copies of the callbacks
     seconds = time.perf_counter() - start
     records = callbacks[1].records
@@ -162,6 +185,10 @@ def run_one(setting, method, seed, epochs, data_path, results_dir, verbose):
         "seed": seed,
         "epochs": epochs,
         "tau": tau,
+        "tau_mode": tau_mode,
+        "init": init,
+        "decay_start": decay_start,
+        "co_lambda": co_lambda if method == "jocor" else None,
         "actual_noise_rate": info.actual_noise_rate,
         "test_accuracy_last10": float(np.mean([r["test_accuracy"] for r in last])),
         "label_precision_last": records[-1].get("label_precision"),
@@ -171,10 +198,11 @@ def run_one(setting, method, seed, epochs, data_path, results_dir, verbose):
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
     }
     results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{setting}_{method}_seed{seed}_ep{epochs}.json"
+    variant = "" if (tau_mode, init) == ("true", "keras") else f"_{tau_mode}tau_{init}init"
+    path = results_dir / f"{setting}_{method}{variant}_seed{seed}_ep{epochs}.json"
     path.write_text(json.dumps(result, indent=1))
     print(
-        f"{setting:8s} {method:16s} seed {seed} epochs {epochs}: test accuracy "
+        f"{setting:8s} {method:16s} seed {seed} epochs {epochs} tau {tau:.3f}: test accuracy "
         f"{result['test_accuracy_last10']:.2f} (mean of last 10 epochs), label precision "
         f"{result['label_precision_last']}, {seconds / 60:.1f} min -> {path}",
         flush=True,
@@ -213,20 +241,21 @@ def report(results_dir):
         return
     groups = {}
     for r in runs:
-        groups.setdefault((r["epochs"], r["setting"], r["method"]), []).append(r)
-    methods = sorted({m for _, _, m in groups}, key=["standard", "coteaching",
-                     "coteaching_plus", "jocor"].index)
+        variant = f"tau={r.get('tau_mode', 'true')}, init={r.get('init', 'keras')}"
+        groups.setdefault((r["epochs"], r["setting"], r["method"], variant), []).append(r)
+    methods = ["standard", "coteaching", "coteaching_plus", "jocor"]
     lines = [
-        "| epochs | setting | method | test accuracy (ours) | published | label precision | "
-        "seeds | minutes per run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| epochs | setting | method | variant | tau used | test accuracy (ours) | published | "
+        "label precision | seeds | minutes per run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for (epochs, setting, method), rs in sorted(groups.items()):
+    for (epochs, setting, method, variant), rs in sorted(groups.items()):
         acc = [r["test_accuracy_last10"] for r in rs]
         prec = [r["label_precision_last"] for r in rs if r["label_precision_last"] is not None]
         pub = PUBLISHED.get(method, {}).get(setting)
+        taus = ", ".join(f"{r['tau']:.3f}" for r in rs) if method != "standard" else "-"
         lines.append(
-            f"| {epochs} | {setting} | {method} | {np.mean(acc):.2f}"
+            f"| {epochs} | {setting} | {method} | {variant} | {taus} | {np.mean(acc):.2f}"
             + (f" ± {np.std(acc):.2f}" if len(acc) > 1 else "")
             + f" | {pub if pub is not None else '-'} | "
             + (f"{np.mean(prec):.2f}" if prec else "-")
@@ -241,12 +270,15 @@ def report(results_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for epochs, setting in sorted({(e, s) for e, s, _ in groups}):
+    for epochs, setting in sorted({(e, s) for e, s, _, _ in groups}):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for method in methods:
-            for r in groups.get((epochs, setting, method), [])[:1]:
-                acc = [e["test_accuracy"] for e in r["per_epoch"]]
-                ax.plot(np.arange(1, len(acc) + 1), acc, label=method)
+        for (e, s, method, variant), rs in sorted(
+            groups.items(), key=lambda item: methods.index(item[0][2])
+        ):
+            if (e, s) == (epochs, setting):
+                acc = [r["test_accuracy"] for r in rs[0]["per_epoch"]]
+                label = method if variant == "tau=true, init=keras" else f"{method} ({variant})"
+                ax.plot(np.arange(1, len(acc) + 1), acc, label=label)
         ax.set(xlabel="epoch", ylabel="clean test accuracy (%)",
                title=f"MNIST, MLP, {setting} noise")
         ax.grid(alpha=0.3)
@@ -268,6 +300,12 @@ def main(argv=None):
     run.add_argument("--data", default=os.environ.get("SKCOTEACH_DATA"),
                      help="mnist.npz or its folder (default: $SKCOTEACH_DATA, then Keras)")
     run.add_argument("--verbose", type=int, default=0)
+    run.add_argument("--tau", choices=["true", "auto"], default="true",
+                     help="tau = the true noise rate (halved for asymmetric), or 'auto'")
+    run.add_argument("--co-lambda", type=float, default=0.95,
+                     help="JoCoR's lambda (the authors' MNIST example uses 0.95)")
+    run.add_argument("--init", choices=["keras", "torch"], default="keras")
+    run.add_argument("--decay-start", type=int, default=80)
     rep = sub.add_parser("report", help="table and plots of the recorded runs")
     for p in (run, rep):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
@@ -278,7 +316,8 @@ def main(argv=None):
     for setting in args.settings:
         for method in args.methods:
             for seed in args.seeds:
-                run_one(setting, method, seed, args.epochs, args.data, args.results, args.verbose)
+                run_one(setting, method, seed, args.epochs, args.data, args.results, args.verbose,
+                        args.tau, args.co_lambda, args.init, args.decay_start)
 
 
 if __name__ == "__main__":
