@@ -10,15 +10,16 @@ VERSION = re.search(
     r'^__version__ = "([^"]+)"', (HERE / "skcoteach" / "__init__.py").read_text(), re.M
 ).group(1)
 
+SCIKERAS = ["scikeras>=0.13"]  # only for the interoperability test and baselines
 EXTRAS = {
     "test": [
         "pytest>=7",
         "pytest-xdist>=3",
         "hypothesis>=6",
         "pandas>=1.5",
+        *SCIKERAS,
     ],
-    # A standard-training baseline and the interoperability test use scikeras.
-    "scikeras": ["scikeras>=0.13"],
+    "scikeras": SCIKERAS,
     "examples": ["matplotlib>=3.6", "pandas>=1.5"],
     "docs": [
         "sphinx>=7",
