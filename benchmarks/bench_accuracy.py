@@ -69,8 +69,10 @@ def mlp(meta=None, init="keras"):
         if init == "torch":
             scale = keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
             bound = fan_in**-0.5
-            kwargs.update(kernel_initializer=scale,
-                          bias_initializer=keras.initializers.RandomUniform(-bound, bound))
+            kwargs.update(
+                kernel_initializer=scale,
+                bias_initializer=keras.initializers.RandomUniform(-bound, bound),
+            )
         return keras.layers.Dense(units, **kwargs)
 
     return keras.Sequential(
@@ -128,8 +130,19 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
     return Recorder()
 
 
-def run_one(setting, method, seed, epochs, data_path, results_dir, verbose, tau_mode="true",
-            co_lambda=0.95, init="keras", decay_start=80):
+def run_one(
+    setting,
+    method,
+    seed,
+    epochs,
+    data_path,
+    results_dir,
+    verbose,
+    tau_mode="true",
+    co_lambda=0.95,
+    init="keras",
+    decay_start=80,
+):
     """Train one method on one noise setting; write and return the record."""
     import keras
 
@@ -149,13 +162,17 @@ def run_one(setting, method, seed, epochs, data_path, results_dir, verbose, tau_
     if tau_mode == "auto":
         tau = "auto"
     factory = functools.partial(mlp, init=init)
-    callbacks = [official_schedule(epochs, decay_start=decay_start),
-                 test_recorder(X_test, y_test, y_train, y_noisy)]
+    callbacks = [
+        official_schedule(epochs, decay_start=decay_start),
+        test_recorder(X_test, y_test, y_train, y_noisy),
+    ]
     start = time.perf_counter()
     if method == "standard":
         keras.utils.set_random_seed(seed)
         model = factory()
-        model.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy")
+        model.compile(
+            optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy"
+        )
         model.fit(X, y_noisy, epochs=epochs, batch_size=128, callbacks=callbacks, verbose=verbose)
     else:
         extra = {} if method == "coteaching" else {"strategy": method}
@@ -279,8 +296,9 @@ def report(results_dir):
                 acc = [r["test_accuracy"] for r in rs[0]["per_epoch"]]
                 label = method if variant == "tau=true, init=keras" else f"{method} ({variant})"
                 ax.plot(np.arange(1, len(acc) + 1), acc, label=label)
-        ax.set(xlabel="epoch", ylabel="clean test accuracy (%)",
-               title=f"MNIST, MLP, {setting} noise")
+        ax.set(
+            xlabel="epoch", ylabel="clean test accuracy (%)", title=f"MNIST, MLP, {setting} noise"
+        )
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
@@ -293,17 +311,32 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and record runs")
     run.add_argument("--settings", nargs="+", default=["sym-50", "pair-45"], choices=SETTINGS)
-    run.add_argument("--methods", nargs="+", default=["standard", "coteaching"],
-                     choices=["standard", "coteaching", "coteaching_plus", "jocor"])
+    run.add_argument(
+        "--methods",
+        nargs="+",
+        default=["standard", "coteaching"],
+        choices=["standard", "coteaching", "coteaching_plus", "jocor"],
+    )
     run.add_argument("--seeds", nargs="+", type=int, default=[1])
     run.add_argument("--epochs", type=int, default=200)
-    run.add_argument("--data", default=os.environ.get("SKCOTEACH_DATA"),
-                     help="mnist.npz or its folder (default: $SKCOTEACH_DATA, then Keras)")
+    run.add_argument(
+        "--data",
+        default=os.environ.get("SKCOTEACH_DATA"),
+        help="mnist.npz or its folder (default: $SKCOTEACH_DATA, then Keras)",
+    )
     run.add_argument("--verbose", type=int, default=0)
-    run.add_argument("--tau", choices=["true", "auto"], default="true",
-                     help="tau = the true noise rate (halved for asymmetric), or 'auto'")
-    run.add_argument("--co-lambda", type=float, default=0.95,
-                     help="JoCoR's lambda (the authors' MNIST example uses 0.95)")
+    run.add_argument(
+        "--tau",
+        choices=["true", "auto"],
+        default="true",
+        help="tau = the true noise rate (halved for asymmetric), or 'auto'",
+    )
+    run.add_argument(
+        "--co-lambda",
+        type=float,
+        default=0.95,
+        help="JoCoR's lambda (the authors' MNIST example uses 0.95)",
+    )
     run.add_argument("--init", choices=["keras", "torch"], default="keras")
     run.add_argument("--decay-start", type=int, default=80)
     rep = sub.add_parser("report", help="table and plots of the recorded runs")
@@ -316,8 +349,19 @@ def main(argv=None):
     for setting in args.settings:
         for method in args.methods:
             for seed in args.seeds:
-                run_one(setting, method, seed, args.epochs, args.data, args.results, args.verbose,
-                        args.tau, args.co_lambda, args.init, args.decay_start)
+                run_one(
+                    setting,
+                    method,
+                    seed,
+                    args.epochs,
+                    args.data,
+                    args.results,
+                    args.verbose,
+                    args.tau,
+                    args.co_lambda,
+                    args.init,
+                    args.decay_start,
+                )
 
 
 if __name__ == "__main__":

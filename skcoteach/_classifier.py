@@ -16,7 +16,7 @@ import tempfile
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state, compute_sample_weight
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -241,13 +241,13 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model": [callable, None, "keras_model"],
+        "model": [callable, None],  # a keras.Model is callable too
         "tau": [Interval(numbers.Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "Tk": [Interval(numbers.Real, 1, None, closed="left")],
         "c": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_peers": [Interval(numbers.Integral, 2, None, closed="left")],
         "strategy": [StrOptions({"coteaching", "coteaching_plus", "jocor"})],
-        "optimizer": [str, "keras_optimizer"],
+        "optimizer": [str, type, HasMethods(["apply", "get_config"])],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "from_logits": ["boolean", StrOptions({"auto"})],
@@ -347,34 +347,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _routed(self, prefix):
-        return {
-            k[len(prefix) :]: v for k, v in self._routed_params.items() if k.startswith(prefix)
-        }
+        return {k[len(prefix) :]: v for k, v in self._routed_params.items() if k.startswith(prefix)}
 
     def _validate_all_params(self):
-        keras = _keras()
-        # The constraint names "keras_model" / "keras_optimizer" are not
-        # scikit-learn's; check those two here and the rest with sklearn.
-        constraints = dict(self._parameter_constraints)
-        constraints["model"] = [callable, None]
-        constraints["optimizer"] = [str, type]
-        model_ok = self.model is None or callable(self.model) or isinstance(self.model, keras.Model)
-        if not model_ok:
-            raise TypeError(
-                "model must be a function returning a keras.Model, a keras.Model or "
-                f"None; got {self.model!r} of type {type(self.model).__name__}."
-            )
-        if not isinstance(self.optimizer, (str, type, keras.optimizers.Optimizer)):
-            raise TypeError(
-                "optimizer must be a name such as 'adam', a keras optimizer class or "
-                f"instance; got {self.optimizer!r} of type {type(self.optimizer).__name__}."
-            )
-        from sklearn.utils._param_validation import validate_parameter_constraints
-
-        params = self.get_params()
-        params.pop("model")
-        params.pop("optimizer")
-        validate_parameter_constraints(constraints, params, caller_name=type(self).__name__)
+        _keras()  # the TensorFlow backend, or a clear ImportError
+        self._validate_params()  # the constructor's parameters (routed ones have no constraint)
         unknown = [k for k in self._routed_params if not k.startswith(ROUTED_PREFIXES)]
         if unknown:
             raise ValueError(
@@ -400,7 +377,9 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
                 f"its options are {accepted or 'none'}."
             )
         if "co_lambda" in options and not 0 <= options["co_lambda"] <= 1:
-            raise ValueError(f"strategy__co_lambda must be in [0, 1], got {options['co_lambda']!r}.")
+            raise ValueError(
+                f"strategy__co_lambda must be in [0, 1], got {options['co_lambda']!r}."
+            )
         if "init_epochs" in options and not (
             isinstance(options["init_epochs"], numbers.Integral) and options["init_epochs"] >= 0
         ):
@@ -421,8 +400,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             return type(opt).from_config({**opt.get_config(), **kwargs})
         except (TypeError, ValueError) as exc:
             raise ValueError(
-                f"Could not build the optimizer {opt!r} with optimizer__ arguments "
-                f"{kwargs}: {exc}"
+                f"Could not build the optimizer {opt!r} with optimizer__ arguments {kwargs}: {exc}"
             ) from exc
 
     def _meta(self, X):
@@ -551,21 +529,26 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # Data
     # ------------------------------------------------------------------
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X):
+        """Validate ``X`` for prediction / validation against the fitted shape."""
         X = validate_data(
             self,
             X,
-            reset=reset,
+            reset=False,
             allow_nd=True,
             dtype=[np.float32, np.float64],
             ensure_min_features=1,
         )
-        if not reset and X.shape[1:] != tuple(self.X_shape_[1:]):
+        self._check_sample_shape(X)
+        return X.astype(np.float32, copy=False)
+
+    def _check_sample_shape(self, X):
+        """Images must keep the shape seen in ``fit`` (``validate_data`` checks axis 1)."""
+        if X.shape[1:] != tuple(self.X_shape_[1:]):
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
                 f"fitted on samples of shape {tuple(self.X_shape_[1:])}."
             )
-        return X.astype(np.float32, copy=False)
 
     def _encode_y(self, y, classes=None):
         y = np.asarray(y)
@@ -604,7 +587,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
                 "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
                 f"sample_weight_val); got {type(validation_data).__name__}."
             )
-        X_val = self._validate_X(validation_data[0], reset=False)
+        X_val = self._validate_X(validation_data[0])
         y_val = self._encode_y(validation_data[1])
         if len(y_val) != len(X_val):
             raise ValueError(
@@ -671,8 +654,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         # model, or unfitted; never half fitted.
         before = dict(vars(self))
         try:
-            return self._fit_unguarded(X, y, sample_weight, validation_data, epochs, reset,
-                                       classes)
+            return self._fit_unguarded(X, y, sample_weight, validation_data, epochs, reset, classes)
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
@@ -690,11 +672,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             ensure_min_features=1,
         )
         check_classification_targets(y)
-        if not reset and X.shape[1:] != tuple(self.X_shape_[1:]):
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
-                f"fitted on samples of shape {tuple(self.X_shape_[1:])}."
-            )
+        if not reset:
+            self._check_sample_shape(X)
         X = X.astype(np.float32, copy=False)
         if reset:
             all_classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
@@ -707,9 +686,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             all_classes = self.classes_
         y_enc = self._encode_y(y, all_classes)
 
-        weights = _check_sample_weight(
-            sample_weight, X, dtype=np.float32, ensure_non_negative=True
-        )
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
         if self.class_weight is not None:
             present = all_classes[np.unique(y_enc)]
             weights = weights * compute_sample_weight(
@@ -813,7 +790,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X)
         proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
         return np.asarray(proba, dtype=np.float64)
 

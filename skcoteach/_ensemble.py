@@ -126,8 +126,16 @@ class PeerEnsemble(keras.Model):
         that batch's update), for estimating the noise rate.
     """
 
-    def __init__(self, peers, output_kind, n_samples=1, rule="coteaching", rule_options=None,
-                 record_proba=0, **kwargs):
+    def __init__(
+        self,
+        peers,
+        output_kind,
+        n_samples=1,
+        rule="coteaching",
+        rule_options=None,
+        record_proba=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if output_kind not in OUTPUT_KINDS:
             raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}.")
@@ -157,10 +165,7 @@ class PeerEnsemble(keras.Model):
     def peer_log_probabilities(self, x, training=False):
         """Stacked log-probabilities of every peer, shape (n_peers, batch, n_classes)."""
         return tf.stack(
-            [
-                log_probabilities(peer(x, training=training), self.output_kind)
-                for peer in self.peers
-            ]
+            [log_probabilities(peer(x, training=training), self.output_kind) for peer in self.peers]
         )
 
     def call(self, x, training=False):

@@ -16,8 +16,7 @@ import numpy as np
 __all__ = ["standard_training", "run", "main"]
 
 
-def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, random_state,
-                      meta=None):
+def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, random_state, meta=None):
     """Train one network with plain ``keras.Model.fit``: the baseline.
 
     Parameters
@@ -50,12 +49,17 @@ def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, rando
 
     classes = np.unique(y)
     if meta is None:
-        meta = {"n_features_in_": X.shape[1], "n_classes_": len(classes), "classes_": classes,
-                "X_shape_": X.shape}
+        meta = {
+            "n_features_in_": X.shape[1],
+            "n_classes_": len(classes),
+            "classes_": classes,
+            "X_shape_": X.shape,
+        }
     with _seeded(random_state):
         model = factory(meta)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy"
+    )
     data = (
         tf.data.Dataset.from_tensor_slices((X.astype(np.float32), y))
         .shuffle(len(X), seed=random_state, reshuffle_each_iteration=True)
@@ -121,13 +125,17 @@ def run(noise_rate=0.4, epochs=100, random_state=0, verbose=True):
         "rejected_wrong": float(info.noise_mask[rejected].mean()) if rejected.any() else 0.0,
     }
     if verbose:
-        print(f"digits: {len(X_train)} training samples, {info.actual_noise_rate:.0%} of their "
-              f"labels wrong; {len(X_test)} clean test samples; {epochs} epochs.\n")
+        print(
+            f"digits: {len(X_train)} training samples, {info.actual_noise_rate:.0%} of their "
+            f"labels wrong; {len(X_test)} clean test samples; {epochs} epochs.\n"
+        )
         print(f"{'training':<22}{'clean test accuracy':>20}{'fit seconds':>13}")
         print(f"{'standard (Keras fit)':<22}{standard:>20.3f}{t_standard:>13.1f}")
         print(f"{'Co-teaching':<22}{coteaching:>20.3f}{t_coteaching:>13.1f}")
-        print(f"\nCo-teaching's peers rejected {result['rejected']} training samples in the "
-              f"last epoch; {result['rejected_wrong']:.0%} of them had a wrong label.")
+        print(
+            f"\nCo-teaching's peers rejected {result['rejected']} training samples in the "
+            f"last epoch; {result['rejected_wrong']:.0%} of them had a wrong label."
+        )
     return result
 
 

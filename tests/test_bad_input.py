@@ -43,8 +43,18 @@ def est(**params):
 
 # (id, callable raising, exception type, message pattern)
 CASES = [
-    ("nan in X", lambda: est().fit(with_value(X, (0, 0), np.nan), y), ValueError, "Input X contains NaN"),
-    ("inf in X", lambda: est().fit(with_value(X, (1, 2), np.inf), y), ValueError, "Input X contains infinity"),
+    (
+        "nan in X",
+        lambda: est().fit(with_value(X, (0, 0), np.nan), y),
+        ValueError,
+        "Input X contains NaN",
+    ),
+    (
+        "inf in X",
+        lambda: est().fit(with_value(X, (1, 2), np.inf), y),
+        ValueError,
+        "Input X contains infinity",
+    ),
     ("one class", lambda: est().fit(X, np.zeros(40)), ValueError, "at least 2 classes.*one class"),
     ("y length", lambda: est().fit(X, y[:-1]), ValueError, "inconsistent numbers of samples"),
     ("empty X", lambda: est().fit(X[:0], y[:0]), ValueError, "0 sample"),
@@ -53,59 +63,167 @@ CASES = [
     ("2-D y", lambda: est().fit(X, np.c_[y, y]), ValueError, "y should be a 1d array"),
     ("string X", lambda: est().fit(np.full((40, 5), "a"), y), ValueError, "string"),
     ("sparse X", lambda: est().fit(sp.csr_matrix(X), y), TypeError, "Sparse data was passed"),
-    ("features at predict", lambda: fitted().predict(X[:, :4]), ValueError,
-     "X has 4 features, but CoTeachingClassifier is expecting 5 features"),
-    ("image shape at predict", lambda: fitted(IMAGES).predict(rng.normal(size=(3, 6, 7))),
-     ValueError, r"samples of shape \(6, 7\).*fitted on samples of shape \(6, 6\)"),
+    (
+        "features at predict",
+        lambda: fitted().predict(X[:, :4]),
+        ValueError,
+        "X has 4 features, but CoTeachingClassifier is expecting 5 features",
+    ),
+    (
+        "image shape at predict",
+        lambda: fitted(IMAGES).predict(rng.normal(size=(3, 6, 7))),
+        ValueError,
+        r"samples of shape \(6, 7\).*fitted on samples of shape \(6, 6\)",
+    ),
     ("nan at predict", lambda: fitted().predict(with_value(X, (0, 0), np.nan)), ValueError, "NaN"),
     ("tau = 1", lambda: est(tau=1.0).fit(X, y), ValueError, r"'tau' parameter.*range \[0.0, 1.0\)"),
-    ("tau < 0", lambda: est(tau=-0.1).fit(X, y), ValueError, r"'tau' parameter.*range \[0.0, 1.0\)"),
+    (
+        "tau < 0",
+        lambda: est(tau=-0.1).fit(X, y),
+        ValueError,
+        r"'tau' parameter.*range \[0.0, 1.0\)",
+    ),
     ("tau = 'foo'", lambda: est(tau="foo").fit(X, y), ValueError, "'tau' parameter.*Got 'foo'"),
     ("Tk < 1", lambda: est(Tk=0).fit(X, y), ValueError, r"'Tk' parameter.*range \[1.0, inf\)"),
     ("c <= 0", lambda: est(c=0).fit(X, y), ValueError, r"'c' parameter.*range \(0.0, inf\)"),
-    ("n_peers < 2", lambda: est(n_peers=1).fit(X, y), ValueError, r"'n_peers' parameter.*\[2, inf\)"),
+    (
+        "n_peers < 2",
+        lambda: est(n_peers=1).fit(X, y),
+        ValueError,
+        r"'n_peers' parameter.*\[2, inf\)",
+    ),
     ("batch_size < 1", lambda: est(batch_size=0).fit(X, y), ValueError, "'batch_size' parameter"),
     ("epochs < 1", lambda: est(epochs=0).fit(X, y), ValueError, "'epochs' parameter"),
-    ("validation_split 1", lambda: est(validation_split=1.0).fit(X, y), ValueError,
-     "'validation_split' parameter"),
-    ("from_logits", lambda: est(from_logits="maybe").fit(X, y), ValueError, "'from_logits' parameter"),
-    ("model not callable", lambda: CoTeachingClassifier("mlp").fit(X, y), TypeError,
-     "model must be a function returning a keras.Model"),
-    ("factory returns no model", lambda: CoTeachingClassifier(not_a_model).fit(X, y), TypeError,
-     "not_a_model must return a keras.Model; it returned str"),
-    ("wrong output units", lambda: CoTeachingClassifier(wrong_units).fit(X, y), ValueError,
-     "output has shape .*4.*y has 3 classes.*n_classes_=3 units"),
-    ("routed arg not accepted", lambda: CoTeachingClassifier(takes_nothing, model__width=3).fit(X, y),
-     TypeError, "model__width was given but the model factory takes_nothing has no argument 'width'"),
-    ("unknown routed prefix", lambda: est(fit__verbose=1).fit(X, y), ValueError,
-     r"Unknown parameter\(s\) \['fit__verbose'\].*model__ or optimizer__"),
-    ("unrouted name", lambda: est(hidden=3).fit(X, y), ValueError, r"Unknown parameter\(s\) \['hidden'\]"),
-    ("unknown optimizer", lambda: est(optimizer="adamz").fit(X, y), ValueError,
-     "Could not build the optimizer 'adamz'"),
-    ("bad optimizer argument", lambda: est(optimizer__momentun=0.9, optimizer="sgd").fit(X, y),
-     ValueError, "Could not build the optimizer 'sgd'.*momentun"),
-    ("optimizer wrong type", lambda: est(optimizer=3).fit(X, y), TypeError, "optimizer must be"),
+    (
+        "validation_split 1",
+        lambda: est(validation_split=1.0).fit(X, y),
+        ValueError,
+        "'validation_split' parameter",
+    ),
+    (
+        "from_logits",
+        lambda: est(from_logits="maybe").fit(X, y),
+        ValueError,
+        "'from_logits' parameter",
+    ),
+    (
+        "model not callable",
+        lambda: CoTeachingClassifier("mlp").fit(X, y),
+        TypeError,
+        "'model' parameter of CoTeachingClassifier must be a callable or None. Got 'mlp'",
+    ),
+    (
+        "factory returns no model",
+        lambda: CoTeachingClassifier(not_a_model).fit(X, y),
+        TypeError,
+        "not_a_model must return a keras.Model; it returned str",
+    ),
+    (
+        "wrong output units",
+        lambda: CoTeachingClassifier(wrong_units).fit(X, y),
+        ValueError,
+        "output has shape .*4.*y has 3 classes.*n_classes_=3 units",
+    ),
+    (
+        "routed arg not accepted",
+        lambda: CoTeachingClassifier(takes_nothing, model__width=3).fit(X, y),
+        TypeError,
+        "model__width was given but the model factory takes_nothing has no argument 'width'",
+    ),
+    (
+        "unknown routed prefix",
+        lambda: est(fit__verbose=1).fit(X, y),
+        ValueError,
+        r"Unknown parameter\(s\) \['fit__verbose'\].*model__ or optimizer__",
+    ),
+    (
+        "unrouted name",
+        lambda: est(hidden=3).fit(X, y),
+        ValueError,
+        r"Unknown parameter\(s\) \['hidden'\]",
+    ),
+    (
+        "unknown optimizer",
+        lambda: est(optimizer="adamz").fit(X, y),
+        ValueError,
+        "Could not build the optimizer 'adamz'",
+    ),
+    (
+        "bad optimizer argument",
+        lambda: est(optimizer__momentun=0.9, optimizer="sgd").fit(X, y),
+        ValueError,
+        "Could not build the optimizer 'sgd'.*momentun",
+    ),
+    (
+        "optimizer wrong type",
+        lambda: est(optimizer=3).fit(X, y),
+        TypeError,
+        "'optimizer' parameter of CoTeachingClassifier must be .*Got 3 instead",
+    ),
     ("predict before fit", lambda: est().predict(X), NotFittedError, "not fitted yet"),
     ("predict_proba before fit", lambda: est().predict_proba(X), NotFittedError, "not fitted yet"),
-    ("sample_weight length", lambda: est().fit(X, y, sample_weight=np.ones(5)), ValueError,
-     r"sample_weight.shape == \(5,\), expected \(40,\)"),
-    ("negative sample_weight", lambda: est().fit(X, y, sample_weight=-np.ones(40)), ValueError,
-     "Negative values in data passed to `sample_weight`"),
-    ("weights leave one class", lambda: est().fit(X, y, sample_weight=(y == 0).astype(float)),
-     ValueError, "Only one class has samples with positive sample_weight"),
-    ("class_weight type", lambda: est(class_weight=[1, 2]).fit(X, y), ValueError, "'class_weight' parameter"),
-    ("partial_fit needs classes", lambda: est().partial_fit(X, y), ValueError,
-     "classes must be passed on the first call to partial_fit"),
-    ("validation_data shape", lambda: est().fit(X, y, validation_data=X), ValueError,
-     r"validation_data must be a tuple \(X_val, y_val\)"),
-    ("validation labels unseen", lambda: est().fit(X, y, validation_data=(X, y + 5)), ValueError,
-     r"y contains labels \[5, 6, 7\] that are not among the classes \[0, 1, 2\]"),
-    ("default model on 5-D X", lambda: CoTeachingClassifier(epochs=1).fit(np.zeros((4, 2, 2, 2, 2)), [0, 1] * 2),
-     ValueError, "default CNN takes images"),
-    ("single-unit output ambiguous", lambda: CoTeachingClassifier(
-        lambda meta: __import__("keras").Sequential([__import__("keras").Input((5,)),
-                                                     __import__("keras").layers.Dense(1, activation="relu")]),
-        epochs=1).fit(X, y % 2), ValueError, "set from_logits=True or from_logits=False"),
+    (
+        "sample_weight length",
+        lambda: est().fit(X, y, sample_weight=np.ones(5)),
+        ValueError,
+        r"sample_weight.shape == \(5,\), expected \(40,\)",
+    ),
+    (
+        "negative sample_weight",
+        lambda: est().fit(X, y, sample_weight=-np.ones(40)),
+        ValueError,
+        "Negative values in data passed to `sample_weight`",
+    ),
+    (
+        "weights leave one class",
+        lambda: est().fit(X, y, sample_weight=(y == 0).astype(float)),
+        ValueError,
+        "Only one class has samples with positive sample_weight",
+    ),
+    (
+        "class_weight type",
+        lambda: est(class_weight=[1, 2]).fit(X, y),
+        ValueError,
+        "'class_weight' parameter",
+    ),
+    (
+        "partial_fit needs classes",
+        lambda: est().partial_fit(X, y),
+        ValueError,
+        "classes must be passed on the first call to partial_fit",
+    ),
+    (
+        "validation_data shape",
+        lambda: est().fit(X, y, validation_data=X),
+        ValueError,
+        r"validation_data must be a tuple \(X_val, y_val\)",
+    ),
+    (
+        "validation labels unseen",
+        lambda: est().fit(X, y, validation_data=(X, y + 5)),
+        ValueError,
+        r"y contains labels \[5, 6, 7\] that are not among the classes \[0, 1, 2\]",
+    ),
+    (
+        "default model on 5-D X",
+        lambda: CoTeachingClassifier(epochs=1).fit(np.zeros((4, 2, 2, 2, 2)), [0, 1] * 2),
+        ValueError,
+        "default CNN takes images",
+    ),
+    (
+        "single-unit output ambiguous",
+        lambda: CoTeachingClassifier(
+            lambda meta: __import__("keras").Sequential(
+                [
+                    __import__("keras").Input((5,)),
+                    __import__("keras").layers.Dense(1, activation="relu"),
+                ]
+            ),
+            epochs=1,
+        ).fit(X, y % 2),
+        ValueError,
+        "set from_logits=True or from_logits=False",
+    ),
 ]
 
 
@@ -124,8 +242,9 @@ def test_inputs_are_not_modified():
     w_in = np.linspace(0.5, 2, 40)
     copies = X_in.copy(), y_in.copy(), w_in.copy()
     X_val, y_val = X_in[:10].copy(), y_in[:10].copy()
-    clf = est(class_weight="balanced").fit(X_in, y_in, sample_weight=w_in,
-                                             validation_data=(X_val, y_val))
+    clf = est(class_weight="balanced").fit(
+        X_in, y_in, sample_weight=w_in, validation_data=(X_val, y_val)
+    )
     clf.predict_proba(X_in)
     np.testing.assert_array_equal(X_in, copies[0])
     np.testing.assert_array_equal(y_in, copies[1])

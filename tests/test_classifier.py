@@ -18,6 +18,7 @@ from skcoteach import CoTeachingClassifier
 
 from .conftest import tiny_mlp
 
+
 def _hidden_units(model):
     import keras
 
@@ -28,8 +29,10 @@ FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state
 
 
 def test_import_does_not_import_tensorflow():
-    code = "import sys, skcoteach; assert 'tensorflow' not in sys.modules, 'tf'; " \
-           "assert 'keras' not in sys.modules, 'keras'"
+    code = (
+        "import sys, skcoteach; assert 'tensorflow' not in sys.modules, 'tf'; "
+        "assert 'keras' not in sys.modules, 'keras'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -86,8 +89,10 @@ def test_default_models_tabular_and_images(digits):
 
 def test_string_and_noncontiguous_labels(digits):
     X, y, X_test, _ = digits
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
-                      "eight", "nine"], dtype=object)
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+        dtype=object,
+    )
     clf = CoTeachingClassifier(tiny_mlp, **FAST).fit(X, names[y])
     assert set(clf.predict(X_test)) <= set(names)
     assert clf.classes_.dtype == object
@@ -96,9 +101,15 @@ def test_string_and_noncontiguous_labels(digits):
     assert set(odd.predict(X_test)) <= set(odd.classes_)
 
 
-@pytest.mark.parametrize("units, activation, from_logits", [
-    (2, "softmax", "auto"), (2, "linear", "auto"), (1, "sigmoid", "auto"), (1, "linear", "auto"),
-])
+@pytest.mark.parametrize(
+    "units, activation, from_logits",
+    [
+        (2, "softmax", "auto"),
+        (2, "linear", "auto"),
+        (1, "sigmoid", "auto"),
+        (1, "linear", "auto"),
+    ],
+)
 def test_binary_outputs(units, activation, from_logits):
     import keras
 
@@ -107,10 +118,18 @@ def test_binary_outputs(units, activation, from_logits):
     y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
 
     def factory(meta):
-        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(units, activation=activation)])
+        return keras.Sequential(
+            [keras.Input((3,)), keras.layers.Dense(units, activation=activation)]
+        )
 
-    clf = CoTeachingClassifier(factory, epochs=30, batch_size=32, from_logits=from_logits,
-                               optimizer__learning_rate=0.05, random_state=0).fit(X, y)
+    clf = CoTeachingClassifier(
+        factory,
+        epochs=30,
+        batch_size=32,
+        from_logits=from_logits,
+        optimizer__learning_rate=0.05,
+        random_state=0,
+    ).fit(X, y)
     proba = clf.predict_proba(X)
     assert proba.shape == (200, 2)
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-5)
@@ -124,8 +143,7 @@ def test_logits_and_softmax_agree(digits):
     logits = CoTeachingClassifier(tiny_mlp, model__activation="linear", **FAST).fit(X, y)
     assert soft.model_.output_kind == "probabilities"
     assert logits.model_.output_kind == "logits"
-    np.testing.assert_allclose(soft.predict_proba(X_test), logits.predict_proba(X_test),
-                               atol=1e-4)
+    np.testing.assert_allclose(soft.predict_proba(X_test), logits.predict_proba(X_test), atol=1e-4)
 
 
 def test_keras_model_instance_is_cloned(digits):
@@ -160,13 +178,28 @@ def test_routed_params_reach_factory_and_optimizer(digits):
         seen.update(meta=meta, width=width, compile_kwargs=compile_kwargs)
         return tiny_mlp(meta, hidden=width)
 
-    clf = CoTeachingClassifier(factory, model__width=7, optimizer="sgd", epochs=1,
-                               optimizer__learning_rate=0.123, optimizer__momentum=0.5)
+    clf = CoTeachingClassifier(
+        factory,
+        model__width=7,
+        optimizer="sgd",
+        epochs=1,
+        optimizer__learning_rate=0.123,
+        optimizer__momentum=0.5,
+    )
     assert clf.get_params()["model__width"] == 7
     clf.fit(X, y)
     assert seen["width"] == 7
-    for key in ("n_features_in_", "n_classes_", "classes_", "X_shape_", "X_dtype_",
-                "y_dtype_", "target_type_", "n_outputs_", "n_outputs_expected_"):
+    for key in (
+        "n_features_in_",
+        "n_classes_",
+        "classes_",
+        "X_shape_",
+        "X_dtype_",
+        "y_dtype_",
+        "target_type_",
+        "n_outputs_",
+        "n_outputs_expected_",
+    ):
         assert key in seen["meta"], key
     assert seen["meta"]["n_classes_"] == 10 and seen["meta"]["X_shape_"] == X.shape
     opt = clf.model_.optimizer
@@ -201,8 +234,11 @@ def test_pipeline_gridsearch_cross_val(digits):
         cv=2,
     ).fit(X, y)
     assert set(grid.best_params_) == {
-        "coteachingclassifier__tau", "coteachingclassifier__Tk",
-        "coteachingclassifier__model__hidden", "coteachingclassifier__optimizer__learning_rate"}
+        "coteachingclassifier__tau",
+        "coteachingclassifier__Tk",
+        "coteachingclassifier__model__hidden",
+        "coteachingclassifier__optimizer__learning_rate",
+    }
     assert _hidden_units(grid.best_estimator_[-1].peers_[0]) == 8
     scores = cross_val_score(CoTeachingClassifier(tiny_mlp, **FAST), X, y, cv=3)
     assert scores.shape == (3,) and scores.mean() > 0.5
@@ -216,8 +252,9 @@ def test_pickle_and_joblib_roundtrip(digits, tmp_path):
     np.testing.assert_array_equal(again.predict_proba(X_test), expected)
     np.testing.assert_array_equal(again.sample_kept_, clf.sample_kept_)
     joblib.dump(clf, tmp_path / "clf.joblib")
-    np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X_test),
-                                  expected)
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "clf.joblib").predict_proba(X_test), expected
+    )
     unfitted = pickle.loads(pickle.dumps(CoTeachingClassifier(tiny_mlp, model__hidden=3)))
     assert unfitted.get_params()["model__hidden"] == 3
 
@@ -250,9 +287,16 @@ def test_sample_statistics_flag_wrong_labels(digits):
     rng = np.random.RandomState(0)
     wrong = rng.rand(len(y)) < 0.3
     y_noisy = np.where(wrong, (y + rng.randint(1, 10, len(y))) % 10, y)
-    clf = CoTeachingClassifier(tiny_mlp, model__hidden=64, tau=0.3, Tk=3, epochs=10,
-                               batch_size=32, optimizer__learning_rate=0.003,
-                               random_state=0).fit(X, y_noisy)
+    clf = CoTeachingClassifier(
+        tiny_mlp,
+        model__hidden=64,
+        tau=0.3,
+        Tk=3,
+        epochs=10,
+        batch_size=32,
+        optimizer__learning_rate=0.003,
+        random_state=0,
+    ).fit(X, y_noisy)
     assert clf.sample_kept_.shape == clf.sample_loss_.shape == (len(X),)
     assert set(np.unique(clf.sample_kept_)) <= {0.0, 0.5, 1.0}
     rejected = clf.sample_kept_ == 0

@@ -50,9 +50,16 @@ def test_numeric_dtypes(digits, dtype):
 def test_images_in_a_pipeline(digits):
     X, y, X_test, y_test = digits
     to_images = FunctionTransformer(lambda a: np.asarray(a).reshape(-1, 8, 8))
-    pipe = make_pipeline(to_images, CoTeachingClassifier(
-        epochs=4, random_state=0, model__filters=(8,), model__dense_units=32,
-        optimizer__learning_rate=0.01))
+    pipe = make_pipeline(
+        to_images,
+        CoTeachingClassifier(
+            epochs=4,
+            random_state=0,
+            model__filters=(8,),
+            model__dense_units=32,
+            optimizer__learning_rate=0.01,
+        ),
+    )
     pipe.fit(X, y)
     assert pipe[-1].X_shape_[1:] == (8, 8)
     assert pipe.score(X_test, y_test) > 0.7
@@ -63,8 +70,15 @@ def test_validation_split_and_early_stopping_restore_best(digits):
 
     X, y, _, _ = digits
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
-    clf = CoTeachingClassifier(tiny_mlp, epochs=40, batch_size=32, validation_split=0.2,
-                               optimizer__learning_rate=0.05, callbacks=[stop], random_state=0)
+    clf = CoTeachingClassifier(
+        tiny_mlp,
+        epochs=40,
+        batch_size=32,
+        validation_split=0.2,
+        optimizer__learning_rate=0.05,
+        callbacks=[stop],
+        random_state=0,
+    )
     clf.fit(X, y)
     h = clf.history_
     assert clf.n_iter_ < 40 and len(h["val_loss"]) == clf.n_iter_
@@ -74,7 +88,8 @@ def test_validation_split_and_early_stopping_restore_best(digits):
     best = int(np.argmin(h["val_loss"]))
     X_val, y_val = X[-200:], y[-200:]
     evaluated = clf.model_.evaluate(
-        clf._validation_dataset((X_val, y_val)), verbose=0, return_dict=True)
+        clf._validation_dataset((X_val, y_val)), verbose=0, return_dict=True
+    )
     assert evaluated["loss"] == pytest.approx(h["val_loss"][best], rel=1e-4)
     assert clf.sample_kept_.shape == (800,)  # the held-out samples are not trained on
 
@@ -84,8 +99,11 @@ def test_any_keras_callback_runs(digits, tmp_path):
 
     X, y, _, _ = digits
     log = tmp_path / "log.csv"
-    clf = CoTeachingClassifier(tiny_mlp, callbacks=[keras.callbacks.CSVLogger(str(log)),
-                                                    keras.callbacks.TerminateOnNaN()], **FAST)
+    clf = CoTeachingClassifier(
+        tiny_mlp,
+        callbacks=[keras.callbacks.CSVLogger(str(log)), keras.callbacks.TerminateOnNaN()],
+        **FAST,
+    )
     clf.fit(X, y)
     header = log.read_text().splitlines()[0]
     assert "forget_rate" in header and "peer_0_loss" in header
@@ -135,10 +153,12 @@ def test_sample_weight_zero_equals_removal_from_the_loss(digits):
     w[:50] = 0
     zero = CoTeachingClassifier(tiny_mlp, tau=0.0, **FAST).fit(X, y_bad, sample_weight=w)
     other = CoTeachingClassifier(tiny_mlp, tau=0.0, **FAST).fit(
-        X, np.where(w == 0, (y + 2) % 10, y), sample_weight=w)
+        X, np.where(w == 0, (y + 2) % 10, y), sample_weight=w
+    )
     # Labels of zero-weight samples do not matter.
-    np.testing.assert_allclose(zero.predict_proba(X_test), other.predict_proba(X_test),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        zero.predict_proba(X_test), other.predict_proba(X_test), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_class_weight_balanced_and_dict(digits):
@@ -171,16 +191,31 @@ def test_scikeras_model_function_works_unchanged(digits):
         return model
 
     reference = scikeras.KerasClassifier(
-        get_clf_model, model__hidden_layer_sizes=(32,), epochs=5, verbose=0,
-        optimizer__learning_rate=0.01, random_state=0)
+        get_clf_model,
+        model__hidden_layer_sizes=(32,),
+        epochs=5,
+        verbose=0,
+        optimizer__learning_rate=0.01,
+        random_state=0,
+    )
     reference.fit(X, y)
-    ours = CoTeachingClassifier(get_clf_model, model__hidden_layer_sizes=(32,), epochs=5,
-                                optimizer__learning_rate=0.01, random_state=0).fit(X, y)
+    ours = CoTeachingClassifier(
+        get_clf_model,
+        model__hidden_layer_sizes=(32,),
+        epochs=5,
+        optimizer__learning_rate=0.01,
+        random_state=0,
+    ).fit(X, y)
     assert ours.score(X_test, y_test) > 0.8
     assert reference.score(X_test, y_test) > 0.8
     # Binary: scikeras's one sigmoid unit is understood as P(positive class).
     yb = np.where(y > 4, "high", "low")
-    binary = CoTeachingClassifier(get_clf_model, model__hidden_layer_sizes=(16,), epochs=5,
-                                  optimizer__learning_rate=0.01, random_state=0).fit(X, yb)
+    binary = CoTeachingClassifier(
+        get_clf_model,
+        model__hidden_layer_sizes=(16,),
+        epochs=5,
+        optimizer__learning_rate=0.01,
+        random_state=0,
+    ).fit(X, yb)
     assert binary.peers_[0].output_shape[-1] == 1
     assert binary.score(X_test, np.where(y_test > 4, "high", "low")) > 0.8

@@ -105,9 +105,7 @@ def test_directory_without_file_raises_file_not_found(tmp_path, name):
 
 def test_missing_keys_raise_value_error_listing_found_keys(tmp_path, name):
     arrays = _fake_arrays()
-    file = _write(
-        tmp_path / "bad.npz", x_train=arrays["x_train"], labels=arrays["y_train"]
-    )
+    file = _write(tmp_path / "bad.npz", x_train=arrays["x_train"], labels=arrays["y_train"])
     with pytest.raises(
         ValueError,
         match=r"missing \['y_train', 'x_test', 'y_test'\], "
@@ -190,9 +188,7 @@ def test_resolution_order(tmp_path, monkeypatch):
 
 def test_file_environment_variable_missing_file(tmp_path, monkeypatch, name):
     monkeypatch.setenv(FILE_VARS[name], str(tmp_path / "gone.npz"))
-    with pytest.raises(
-        FileNotFoundError, match=rf"gone\.npz.*from \${FILE_VARS[name]}"
-    ):
+    with pytest.raises(FileNotFoundError, match=rf"gone\.npz.*from \${FILE_VARS[name]}"):
         LOADERS[name]()
 
 
@@ -290,8 +286,7 @@ def test_modules_do_not_import_tensorflow_or_keras():
 
 
 @pytest.mark.skipif(
-    not (SHARED_DATA / "mnist.npz").is_file()
-    or not (SHARED_DATA / "fashion_mnist.npz").is_file(),
+    not (SHARED_DATA / "mnist.npz").is_file() or not (SHARED_DATA / "fashion_mnist.npz").is_file(),
     reason="shared MNIST / Fashion-MNIST files not available",
 )
 def test_shared_files_have_keras_layout():

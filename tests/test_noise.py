@@ -166,9 +166,7 @@ def test_notebook_bug_regression_flip_probability_is_eps():
 )
 def test_zero_noise_rate_changes_nothing(kwargs):
     y = np.arange(5000) % 10
-    y_noisy, info = make_label_noise(
-        y, noise_rate=0.0, random_state=0, return_info=True, **kwargs
-    )
+    y_noisy, info = make_label_noise(y, noise_rate=0.0, random_state=0, return_info=True, **kwargs)
     assert_array_equal(y_noisy, y)
     assert not info.noise_mask.any()
     assert info.actual_noise_rate == 0.0
@@ -239,14 +237,10 @@ def test_asymmetric_noise_full_rate_applies_mapping_exactly():
 
 def test_asymmetric_mapping_uses_labels_not_indices():
     y = np.array(["cat", "dog", "fox"] * 3)
-    y_noisy = make_label_noise(
-        y, 1.0, "asymmetric", mapping={"cat": "fox"}, random_state=0
-    )
+    y_noisy = make_label_noise(y, 1.0, "asymmetric", mapping={"cat": "fox"}, random_state=0)
     assert_array_equal(y_noisy, ["fox", "dog", "fox"] * 3)
     y_int = np.array([10, 20, 30])
-    y_noisy = make_label_noise(
-        y_int, 1.0, "asymmetric", mapping={30: 10}, random_state=0
-    )
+    y_noisy = make_label_noise(y_int, 1.0, "asymmetric", mapping={30: 10}, random_state=0)
     assert_array_equal(y_noisy, [10, 20, 10])
 
 
@@ -285,9 +279,7 @@ def test_asymmetric_mapping_uses_labels_not_indices():
 def test_label_types_are_preserved(y):
     expected = np.asarray(y)
     y_copy = np.array(expected, copy=True)
-    y_noisy, info = make_label_noise(
-        y, noise_rate=0.5, random_state=0, return_info=True
-    )
+    y_noisy, info = make_label_noise(y, noise_rate=0.5, random_state=0, return_info=True)
     assert isinstance(y_noisy, np.ndarray)
     assert y_noisy.dtype == expected.dtype
     assert y_noisy.shape == expected.shape
@@ -671,9 +663,7 @@ def test_label_precision_with_noise_mask():
     y_noisy, info = make_label_noise(y, 0.4, random_state=0, return_info=True)
     assert label_precision(y, y_noisy, ~info.noise_mask) == 1.0
     assert label_precision(y, y_noisy, info.noise_mask) == 0.0
-    assert (
-        label_precision(y, y_noisy, np.ones(1000, bool)) == 1 - info.actual_noise_rate
-    )
+    assert label_precision(y, y_noisy, np.ones(1000, bool)) == 1 - info.actual_noise_rate
 
 
 def test_label_precision_errors():

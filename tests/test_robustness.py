@@ -54,8 +54,9 @@ def test_random_state_instance_and_none(digits):
     X, y, X_test, _ = digits
     a = CoTeachingClassifier(tiny_mlp, **{**FAST, "random_state": np.random.RandomState(3)})
     b = CoTeachingClassifier(tiny_mlp, **{**FAST, "random_state": np.random.RandomState(3)})
-    np.testing.assert_array_equal(a.fit(X, y).predict_proba(X_test),
-                                  b.fit(X, y).predict_proba(X_test))
+    np.testing.assert_array_equal(
+        a.fit(X, y).predict_proba(X_test), b.fit(X, y).predict_proba(X_test)
+    )
     c = CoTeachingClassifier(tiny_mlp, **{**FAST, "random_state": None}).fit(X, y)
     d = CoTeachingClassifier(tiny_mlp, **{**FAST, "random_state": None}).fit(X, y)
     assert not np.allclose(c.predict_proba(X_test), d.predict_proba(X_test))
@@ -72,12 +73,14 @@ def test_batch_smaller_than_one_over_one_minus_tau_keeps_one(digits):
 
 def test_batch_larger_than_data_and_partial_last_batch(digits):
     X, y, _, _ = digits
-    big = CoTeachingClassifier(tiny_mlp, tau=0.5, Tk=1, epochs=2, batch_size=4096,
-                               random_state=0).fit(X[:50], y[:50])
+    big = CoTeachingClassifier(
+        tiny_mlp, tau=0.5, Tk=1, epochs=2, batch_size=4096, random_state=0
+    ).fit(X[:50], y[:50])
     assert big.history_["kept_fraction"] == pytest.approx([1.0, 0.5])
     # 50 samples in batches of 16: 16, 16, 16 and a last batch of 2.
-    part = CoTeachingClassifier(tiny_mlp, tau=0.5, Tk=1, epochs=2, batch_size=16,
-                                steps_per_execution=1, random_state=0).fit(X[:50], y[:50])
+    part = CoTeachingClassifier(
+        tiny_mlp, tau=0.5, Tk=1, epochs=2, batch_size=16, steps_per_execution=1, random_state=0
+    ).fit(X[:50], y[:50])
     assert part.history_["kept_fraction"][1] == pytest.approx(0.5)
     assert (part.sample_kept_ >= 0).all() and part.sample_kept_.shape == (50,)
 
@@ -90,8 +93,9 @@ def test_gridsearch_process_workers_match_serial(digits):
     serial = GridSearchCV(est, grid, cv=2, n_jobs=1).fit(X, y)
     parallel = GridSearchCV(est, grid, cv=2, n_jobs=2).fit(X, y)
     assert parallel.best_params_ == serial.best_params_
-    np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"],
-                                  serial.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(
+        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
 
 
 def test_pickle_loads_in_a_fresh_process(tmp_path, digits):
@@ -102,8 +106,8 @@ def test_pickle_loads_in_a_fresh_process(tmp_path, digits):
     code = textwrap.dedent(f"""
         import pickle, sys, numpy as np
         sys.path.insert(0, {_root()!r})
-        clf = pickle.loads(open({str(tmp_path / 'clf.pkl')!r}, 'rb').read())
-        np.save({str(tmp_path / 'p.npy')!r}, clf.predict_proba(np.load({str(tmp_path / 'X.npy')!r})))
+        clf = pickle.loads(open({str(tmp_path / "clf.pkl")!r}, 'rb').read())
+        np.save({str(tmp_path / "p.npy")!r}, clf.predict_proba(np.load({str(tmp_path / "X.npy")!r})))
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), clf.predict_proba(X_test))
@@ -119,7 +123,9 @@ def test_saturated_softmax_gives_finite_losses():
 
     def saturating(meta, through_keras_softmax):
         inputs = keras.Input((4,))
-        z = keras.layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(stddev=50))(inputs)
+        z = keras.layers.Dense(3, kernel_initializer=keras.initializers.RandomNormal(stddev=50))(
+            inputs
+        )
         if through_keras_softmax:
             out = keras.layers.Activation("softmax")(z)
         else:  # an activation skcoteach cannot see through: the clipped path
@@ -127,8 +133,14 @@ def test_saturated_softmax_gives_finite_losses():
         return keras.Model(inputs, out)
 
     for flag in (True, False):
-        clf = CoTeachingClassifier(saturating, model__through_keras_softmax=flag, tau=0.2,
-                                   epochs=2, batch_size=16, random_state=0)
+        clf = CoTeachingClassifier(
+            saturating,
+            model__through_keras_softmax=flag,
+            tau=0.2,
+            epochs=2,
+            batch_size=16,
+            random_state=0,
+        )
         clf.fit(X, y)
         assert clf.model_.output_kind == "probabilities"
         assert np.isfinite(clf.history_["loss"]).all()
@@ -157,21 +169,29 @@ LABELS = {
     n_peers=st.integers(1, 3),
     seed=st.integers(0, 2**16),
 )
-def test_fit_succeeds_or_raises_a_documented_error(n, shape, n_classes, label_kind, tau,
-                                                   batch_size, n_peers, seed):
+def test_fit_succeeds_or_raises_a_documented_error(
+    n, shape, n_classes, label_kind, tau, batch_size, n_peers, seed
+):
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(n, *shape))
     labels = LABELS[label_kind](n_classes)
     y = labels[rng.randint(0, len(labels), size=n)]
-    clf = CoTeachingClassifier(tiny_mlp, tau=tau, Tk=1, epochs=1, batch_size=batch_size,
-                               n_peers=n_peers, random_state=seed)
+    clf = CoTeachingClassifier(
+        tiny_mlp, tau=tau, Tk=1, epochs=1, batch_size=batch_size, n_peers=n_peers, random_state=seed
+    )
     try:
         clf.fit(X, y)
     except (ValueError, TypeError) as exc:  # the documented errors
         message = str(exc)
-        assert any(word in message for word in (
-            "'tau' parameter", "'batch_size' parameter", "'n_peers' parameter",
-            "at least 2 classes")), message
+        assert any(
+            word in message
+            for word in (
+                "'tau' parameter",
+                "'batch_size' parameter",
+                "'n_peers' parameter",
+                "at least 2 classes",
+            )
+        ), message
         return
     proba = clf.predict_proba(X)
     assert proba.shape == (n, len(np.unique(y)))

@@ -14,7 +14,9 @@ from skcoteach.schedules import n_kept  # noqa: E402
 def test_cross_entropy_picks_the_label():
     log_probs = tf.math.log(tf.constant([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]] * 2))
     y = tf.constant([0, 2])
-    np.testing.assert_allclose(rules.cross_entropy(log_probs, y), -np.log([[0.7, 0.8]] * 2), rtol=1e-6)
+    np.testing.assert_allclose(
+        rules.cross_entropy(log_probs, y), -np.log([[0.7, 0.8]] * 2), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 5, 7, 10, 33, 128])
@@ -186,7 +188,9 @@ def test_symmetric_kl_matches_definition():
         p = rng.dirichlet(np.ones(4), size=(n_peers, 5))
         expected = sum(
             np.sum(p[a] * (np.log(p[a]) - np.log(p[b])), axis=-1)
-            for a in range(n_peers) for b in range(n_peers) if a != b
+            for a in range(n_peers)
+            for b in range(n_peers)
+            if a != b
         )
         got = rules.symmetric_kl(tf.math.log(tf.constant(p, tf.float64)))
         np.testing.assert_allclose(got, expected, rtol=1e-10)
@@ -202,8 +206,9 @@ def test_jocor_selects_smallest_joint_loss_and_trains_jointly():
     ce = -np.log(p1[range(4), y]) - np.log(p2[range(4), y])
     kl = np.sum(p1 * np.log(p1 / p2) + p2 * np.log(p2 / p1), axis=1)
     joint = (1 - lam) * ce + lam * kl
-    total, peer_losses, mask = rules.jocor(losses, log_probs, 0.5, tf.ones(4, tf.float64),
-                                           co_lambda=lam)
+    total, peer_losses, mask = rules.jocor(
+        losses, log_probs, 0.5, tf.ones(4, tf.float64), co_lambda=lam
+    )
     chosen = np.argsort(joint)[:2]
     expected_mask = np.zeros(4)
     expected_mask[chosen] = 1

@@ -41,8 +41,17 @@ def test_negative_epoch_rejected():
 
 @pytest.mark.parametrize(
     "batch, fraction, expected",
-    [(128, 1.0, 128), (128, 0.5, 64), (128, 0.8, 102), (10, 0.55, 6), (1, 0.01, 1),
-     (3, 0.1, 1), (5, 0.9, 4), (7, 0.5, 4), (5, 0.5, 2)],
+    [
+        (128, 1.0, 128),
+        (128, 0.5, 64),
+        (128, 0.8, 102),
+        (10, 0.55, 6),
+        (1, 0.01, 1),
+        (3, 0.1, 1),
+        (5, 0.9, 4),
+        (7, 0.5, 4),
+        (5, 0.5, 2),
+    ],
 )
 def test_n_kept(batch, fraction, expected):
     # Halves round to even, as Python's round: 4.5 -> 4, 5.5 -> 6, 3.5 -> 4, 2.5 -> 2.

@@ -18,8 +18,9 @@ FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state
 @pytest.mark.parametrize("n_peers", [2, 3])
 def test_every_strategy_fits_and_round_trips(digits, strategy, n_peers):
     X, y, X_test, y_test = digits
-    clf = CoTeachingClassifier(tiny_mlp, model__hidden=32, strategy=strategy, n_peers=n_peers,
-                               tau=0.3, Tk=2, **FAST).fit(X, y)
+    clf = CoTeachingClassifier(
+        tiny_mlp, model__hidden=32, strategy=strategy, n_peers=n_peers, tau=0.3, Tk=2, **FAST
+    ).fit(X, y)
     assert clf.model_.rule_name == strategy
     assert len(clf.peers_) == n_peers
     assert np.isfinite(clf.history_["loss"]).all()
@@ -31,8 +32,9 @@ def test_every_strategy_fits_and_round_trips(digits, strategy, n_peers):
 
 def test_jocor_trains_every_peer_on_the_same_samples(digits):
     X, y, _, _ = digits
-    clf = CoTeachingClassifier(tiny_mlp, strategy="jocor", strategy__co_lambda=0.5, tau=0.4,
-                               Tk=1, **FAST).fit(X, y)
+    clf = CoTeachingClassifier(
+        tiny_mlp, strategy="jocor", strategy__co_lambda=0.5, tau=0.4, Tk=1, **FAST
+    ).fit(X, y)
     # Shared selection: every sample is kept by all peers or by none.
     assert set(np.unique(clf.sample_kept_)) <= {0.0, 1.0}
     assert clf.history_["kept_fraction"][-1] == pytest.approx(0.6, abs=0.01)
@@ -46,8 +48,12 @@ def test_coteaching_plus_with_identical_peers_never_updates(digits):
 
     def identical(meta):
         init = keras.initializers.GlorotUniform(seed=3)
-        return keras.Sequential([keras.Input((64,)), keras.layers.Dense(
-            10, activation="softmax", kernel_initializer=init)])
+        return keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(10, activation="softmax", kernel_initializer=init),
+            ]
+        )
 
     clf = CoTeachingClassifier(identical, strategy="coteaching_plus", optimizer="sgd", **FAST)
     clf.fit(X, y)
@@ -57,20 +63,30 @@ def test_coteaching_plus_with_identical_peers_never_updates(digits):
             np.testing.assert_array_equal(a, b)
     assert clf.history_["kept_fraction"] == [0.0] * 3
     # With init_epochs, the first epochs are plain Co-teaching and do update.
-    warm = CoTeachingClassifier(identical, strategy="coteaching_plus", optimizer="sgd",
-                                strategy__init_epochs=1, **FAST).fit(X, y)
+    warm = CoTeachingClassifier(
+        identical, strategy="coteaching_plus", optimizer="sgd", strategy__init_epochs=1, **FAST
+    ).fit(X, y)
     assert not np.allclose(warm.peers_[0].get_weights()[0], before[0])
     assert warm.history_["kept_fraction"][0] == 1.0
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(strategy="jocor", strategy__init_epochs=2), "strategy__init_epochs is not an option of "
-     "strategy='jocor'; its options are \\['co_lambda'\\]"),
-    (dict(strategy="coteaching", strategy__co_lambda=0.1), "its options are none"),
-    (dict(strategy="jocor", strategy__co_lambda=1.5), r"co_lambda must be in \[0, 1\]"),
-    (dict(strategy="coteaching_plus", strategy__init_epochs=-1), "init_epochs must be an int >= 0"),
-    (dict(strategy="mentornet"), "'strategy' parameter"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (
+            dict(strategy="jocor", strategy__init_epochs=2),
+            "strategy__init_epochs is not an option of "
+            "strategy='jocor'; its options are \\['co_lambda'\\]",
+        ),
+        (dict(strategy="coteaching", strategy__co_lambda=0.1), "its options are none"),
+        (dict(strategy="jocor", strategy__co_lambda=1.5), r"co_lambda must be in \[0, 1\]"),
+        (
+            dict(strategy="coteaching_plus", strategy__init_epochs=-1),
+            "init_epochs must be an int >= 0",
+        ),
+        (dict(strategy="mentornet"), "'strategy' parameter"),
+    ],
+)
 def test_strategy_errors(digits, params, match):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match=match):
@@ -103,8 +119,13 @@ def test_tau_auto_estimates_noise_rate(digits, rate, low, high):
 def test_tau_auto_per_fold_in_cross_validation(digits):
     X, y, _, _ = digits
     y_noisy = make_label_noise(y, 0.3, random_state=1)
-    result = cross_validate(CoTeachingClassifier(tiny_mlp, tau="auto", Tk=2, **FAST), X, y_noisy,
-                            cv=2, return_estimator=True)
+    result = cross_validate(
+        CoTeachingClassifier(tiny_mlp, tau="auto", Tk=2, **FAST),
+        X,
+        y_noisy,
+        cv=2,
+        return_estimator=True,
+    )
     taus = [est.tau_ for est in result["estimator"]]
     assert all(0.15 < t < 0.6 for t in taus) and taus[0] != taus[1]
 
