@@ -562,15 +562,31 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(classes, y).astype(np.int32)
 
-    def _dataset(self, X, y, w, index=None, shuffle_seed=None):
+    def _dataset(self, X, y, w, index=None, shuffle_seed=None, first_epoch=0):
+        """Batches of ``(X, y, w[, index])`` gathered from in-memory tensors.
+
+        Without ``shuffle_seed``: one pass in order.  With it: an endless
+        stream of epochs, epoch ``e`` in the order of a stateless shuffle
+        seeded by ``(shuffle_seed, e)``, so the order depends on the seed and
+        the epoch only, never on TensorFlow's global seed.
+        """
         import tensorflow as tf
 
         arrays = (X, y, w) if index is None else (X, y, w, index)
-        n = len(X)
-        positions = tf.data.Dataset.range(n)
-        if shuffle_seed is not None:
-            positions = positions.shuffle(n, seed=shuffle_seed, reshuffle_each_iteration=True)
-        positions = positions.batch(self.batch_size)
+        n, size = len(X), self.batch_size
+        if shuffle_seed is None:
+            positions = tf.data.Dataset.range(n).batch(size)
+        else:
+            n_batches = -(-n // size)
+
+            def epoch_batches(epoch):
+                seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
+                order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
+                return tf.data.Dataset.range(n_batches).map(
+                    lambda b: order[b * size : (b + 1) * size]
+                )
+
+            positions = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches)
         data = tf.data.Dataset.from_tensors(arrays).repeat()
 
         def take(batch, tensors):
@@ -733,7 +749,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         from ._ensemble import ForgetRateScheduler
 
         # On a warm start the peers and the optimizer (Adam's moments) go on.
-        train = self._dataset(X, y_enc, weights, np.arange(len(X)), shuffle_seed)
+        train = self._dataset(X, y_enc, weights, np.arange(len(X)), shuffle_seed, self.n_iter_)
         self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         if self.tau == "auto":
             scheduler = ForgetRateScheduler(
@@ -749,6 +765,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             train,
             epochs=self.n_iter_ + epochs,
             initial_epoch=self.n_iter_,
+            steps_per_epoch=-(-len(X) // self.batch_size),  # the stream is endless
             validation_data=val,
             callbacks=[scheduler, *self.callbacks_],
             shuffle=False,  # the dataset shuffles itself, with a seed

@@ -198,3 +198,14 @@ def test_fit_succeeds_or_raises_a_documented_error(
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
     assert set(clf.predict(X)) <= set(np.unique(y))
     assert len(clf.peers_) == n_peers and clf.n_iter_ == 1
+
+
+def test_tensorflow_global_seed_does_not_change_a_seeded_fit(digits):
+    """The shuffle is stateless: a caller's tf.random.set_seed cannot change it."""
+    import tensorflow as tf
+
+    X, y, X_test, _ = digits
+    first = CoTeachingClassifier(tiny_mlp, **FAST).fit(X, y).predict_proba(X_test)
+    tf.random.set_seed(12345)
+    second = CoTeachingClassifier(tiny_mlp, **FAST).fit(X, y).predict_proba(X_test)
+    np.testing.assert_array_equal(first, second)
