@@ -159,9 +159,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         (before shuffling).  Validation loss and accuracy of the averaged
         peers appear in ``history_`` as ``val_loss`` and ``val_accuracy``.
     callbacks : list of keras.callbacks.Callback or None, default=None
-        Keras callbacks, e.g. ``EarlyStopping(monitor="val_loss",
-        restore_best_weights=True)``.  They are deep-copied at each ``fit``
-        so the estimator's parameters stay untouched.
+        Keras callbacks, e.g. ``EarlyStopping(monitor="val_accuracy",
+        mode="max", restore_best_weights=True)`` (with noisy validation labels
+        ``val_loss`` can rise while accuracy still improves).  They are
+        deep-copied at each ``fit`` so the estimator's parameters stay
+        untouched; the trained copies are ``callbacks_``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, keyed by the original labels; multiplied into
         ``sample_weight``.

@@ -6,12 +6,12 @@ true class is ``classes[i]`` is given the label ``classes[j]``.  Every row sums
 to one.  Three standard noise models are provided:
 
 * **symmetric** -- a label is replaced with probability ``noise_rate`` by one
-  of the *other* classes, chosen uniformly (Han et al., 2018);
+  of the *other* classes, chosen uniformly (Han et al., 2018 [1]_);
 * **pair** -- a label is replaced with probability ``noise_rate`` by the next
   class, the last class wrapping to the first (Han et al., 2018);
 * **asymmetric** -- only the classes of a ``{source: target}`` mapping are
   flipped, e.g. the MNIST mapping 2->7, 3->8, 5<->6, 7->1 (Patrini et al.,
-  2017), used by Co-teaching+ and JoCoR.
+  2017 [2]_), used by Co-teaching+ and JoCoR.
 
 This module only depends on NumPy and scikit-learn.
 

@@ -78,7 +78,7 @@ def keep_fraction(epoch, tau, Tk, c=1.0):
 
 
 def forget_rate_schedule(n_epochs, tau, Tk, c=1.0):
-    """Forget rate of every epoch ``0 .. n_epochs - 1``.
+    """Forget rate of every epoch from 0 to ``n_epochs - 1``.
 
     Parameters
     ----------
