@@ -427,6 +427,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
     def _build_peer(self, meta):
         keras = _keras()
         if isinstance(self.model, keras.Model):
+            if self._routed("model__"):
+                raise ValueError(
+                    f"model__ parameters {sorted(self._routed('model__'))} need a model "
+                    "factory; model is a keras.Model instance, which is cloned as it is."
+                )
             return keras.models.clone_model(self.model)
         if self.model is None:
             from . import models

@@ -131,6 +131,14 @@ CASES = [
         "model__width was given but the model factory takes_nothing has no argument 'width'",
     ),
     (
+        "model__ with a keras.Model",
+        lambda: CoTeachingClassifier(
+            tiny_mlp({"X_shape_": (1, 5), "n_classes_": 3}), model__hidden=3
+        ).fit(X, y),
+        ValueError,
+        r"model__ parameters \['hidden'\] need a model factory",
+    ),
+    (
         "unknown routed prefix",
         lambda: est(fit__verbose=1).fit(X, y),
         ValueError,
