@@ -50,6 +50,7 @@ __all__ = [
     "n_keep",
     "peer_view",
     "smallest_mask",
+    "symmetric_kl",
     "weighted_mean",
 ]
 
