@@ -47,6 +47,7 @@ __all__ = [
     "coteaching_plus",
     "jocor",
     "cross_entropy",
+    "disagreement",
     "n_keep",
     "peer_view",
     "smallest_mask",
