@@ -751,7 +751,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         else:
             val = self._validation_dataset(validation_data)
             if len(X) != self.model_.sample_kept.shape[0]:
-                self._resize_sample_statistics(len(X))
+                self.model_.resize_sample_statistics(len(X))
 
         from ._ensemble import ForgetRateScheduler
 
@@ -789,13 +789,6 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         self.sample_kept_ = stats["kept"]
         self.sample_loss_ = stats["loss"]
         return self
-
-    def _resize_sample_statistics(self, n_samples):
-        import tensorflow as tf
-
-        self.model_.sample_kept = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
-        self.model_.sample_loss = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
-        self.model_.train_function = None
 
     # ------------------------------------------------------------------
     # Prediction

@@ -147,13 +147,8 @@ class PeerEnsemble(keras.Model):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         # Float64 so that the number of kept samples matches the schedule module.
         self.forget_rate = tf.Variable(0.0, dtype=tf.float64, trainable=False)
-        self.sample_kept = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
-        self.sample_loss = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
         self.record_proba = int(record_proba)
-        if self.record_proba:
-            self.sample_proba = tf.Variable(
-                np.zeros((n_samples, self.record_proba), np.float32), trainable=False
-            )
+        self.resize_sample_statistics(n_samples)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.peer_trackers = [
             keras.metrics.Mean(name=f"peer_{p}_loss") for p in range(len(self.peers))
@@ -221,6 +216,20 @@ class PeerEnsemble(keras.Model):
     def predict_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
         return self(x, training=False)
+
+    def resize_sample_statistics(self, n_samples):
+        """(Re)create the per-sample variables for a training set of ``n_samples``.
+
+        The compiled training function captured the old variables, so it is
+        dropped and traced again on the next ``fit``.
+        """
+        self.sample_kept = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
+        self.sample_loss = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
+        if self.record_proba:
+            self.sample_proba = tf.Variable(
+                np.zeros((n_samples, self.record_proba), np.float32), trainable=False
+            )
+        self.train_function = None
 
     def sample_statistics(self):
         """Per-training-sample statistics of the latest epoch.

@@ -134,3 +134,14 @@ def test_tau_auto_with_fewer_epochs_than_warmup_still_estimates(digits):
     X, y, _, _ = digits
     clf = CoTeachingClassifier(tiny_mlp, tau="auto", **{**FAST, "epochs": 1}).fit(X, y)
     assert 0.0 <= clf.tau_ < 0.9 and clf.history_["forget_rate"] == [0.0]
+
+
+def test_tau_auto_partial_fit_with_changing_sizes(digits):
+    """The recorded probabilities follow the training set size, like the other statistics."""
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, tau="auto", **FAST)
+    clf.partial_fit(X[:600], y[:600], classes=np.arange(10))
+    clf.partial_fit(X[600:], y[600:])
+    clf.partial_fit(X, y)
+    assert clf.model_.sample_proba.shape == (1000, 10)
+    assert clf.sample_kept_.shape == (1000,) and 0.0 <= clf.tau_ < 0.9
