@@ -98,6 +98,32 @@ class ForgetRateScheduler(keras.callbacks.Callback):
         self._estimate()
 
 
+class MeanVector(keras.metrics.Metric):
+    """Running mean of a fixed-length vector (one entry per training log).
+
+    Parameters
+    ----------
+    size : int
+        Length of the vectors passed to :meth:`update_state`.
+    name : str, default=None
+        Name of the metric.
+    """
+
+    def __init__(self, size, name=None):
+        super().__init__(name=name)
+        self.total = self.add_variable(shape=(size,), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, values):
+        """Add one vector of values."""
+        self.total.assign_add(tf.cast(values, self.total.dtype))
+        self.count.assign_add(1.0)
+
+    def result(self):
+        """Element-wise mean of the vectors added since the last reset."""
+        return tf.math.divide_no_nan(self.total, self.count)
+
+
 class PeerEnsemble(keras.Model):
     """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
 
@@ -149,11 +175,15 @@ class PeerEnsemble(keras.Model):
         self.forget_rate = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.record_proba = int(record_proba)
         self.resize_sample_statistics(n_samples)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.peer_trackers = [
-            keras.metrics.Mean(name=f"peer_{p}_loss") for p in range(len(self.peers))
+        # One accumulator for every training log (the mean loss, each peer's
+        # loss, the kept fraction): two variable updates per step instead of
+        # one pair per log.
+        self.train_names = [
+            "loss",
+            *[f"peer_{p}_loss" for p in range(len(self.peers))],
+            "kept_fraction",
         ]
-        self.kept_tracker = keras.metrics.Mean(name="kept_fraction")
+        self.train_tracker = MeanVector(len(self.train_names), name="train_logs")
         self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
         self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
 
@@ -181,21 +211,28 @@ class PeerEnsemble(keras.Model):
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(total, variables), variables)
 
-        index = tf.reshape(index, (-1, 1))
-        self.sample_kept.scatter_nd_update(index, tf.reduce_mean(keep_mask, axis=0))
-        self.sample_loss.scatter_nd_update(index, tf.reduce_mean(losses, axis=0))
+        # Per-sample statistics of this visit, one scatter into one variable.
+        columns = [
+            tf.reduce_mean(keep_mask, axis=0)[:, None],
+            tf.reduce_mean(tf.stop_gradient(losses), axis=0)[:, None],
+        ]
         if self.record_proba:  # decided when tracing: no cost otherwise
-            self.sample_proba.scatter_nd_update(
-                index, tf.reduce_mean(tf.exp(tf.stop_gradient(log_probs)), axis=0)
-            )
+            columns.append(tf.reduce_mean(tf.exp(tf.stop_gradient(log_probs)), axis=0))
+        self.sample_stats.scatter_nd_update(tf.reshape(index, (-1, 1)), tf.concat(columns, 1))
 
-        self.loss_tracker.update_state(tf.reduce_mean(peer_losses))
-        for p, tracker in enumerate(self.peer_trackers):
-            tracker.update_state(peer_losses[p])
-        self.kept_tracker.update_state(tf.reduce_mean(keep_mask))
-        logs = {m.name: m.result() for m in [self.loss_tracker, *self.peer_trackers]}
+        self.train_tracker.update_state(
+            tf.concat(
+                [
+                    tf.reduce_mean(peer_losses)[None],
+                    peer_losses,
+                    tf.reduce_mean(keep_mask)[None],
+                ],
+                axis=0,
+            )
+        )
+        means = tf.unstack(self.train_tracker.result())
+        logs = dict(zip(self.train_names, means))
         logs["forget_rate"] = tf.cast(self.forget_rate, tf.float32)
-        logs["kept_fraction"] = self.kept_tracker.result()
         return logs
 
     def test_step(self, data):
@@ -223,12 +260,9 @@ class PeerEnsemble(keras.Model):
         The compiled training function captured the old variables, so it is
         dropped and traced again on the next ``fit``.
         """
-        self.sample_kept = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
-        self.sample_loss = tf.Variable(np.zeros(n_samples, np.float32), trainable=False)
-        if self.record_proba:
-            self.sample_proba = tf.Variable(
-                np.zeros((n_samples, self.record_proba), np.float32), trainable=False
-            )
+        # Columns: kept share, mean loss, then the mean class probabilities.
+        width = 2 + self.record_proba
+        self.sample_stats = tf.Variable(np.zeros((n_samples, width), np.float32), trainable=False)
         self.train_function = None
 
     def sample_statistics(self):
@@ -239,9 +273,16 @@ class PeerEnsemble(keras.Model):
         dict
             ``"kept"``: share of the peers whose update used the sample (0 means
             every peer rejected it); ``"loss"``: the peers' mean cross-entropy
-            of the sample at its latest visit.
+            of the sample at its latest visit; with ``record_proba``,
+            ``"proba"``: the peers' mean class probabilities at that visit.
         """
-        return {
-            "kept": self.sample_kept.numpy().copy(),
-            "loss": self.sample_loss.numpy().copy(),
-        }
+        stats = self.sample_stats.numpy()
+        out = {"kept": stats[:, 0].copy(), "loss": stats[:, 1].copy()}
+        if self.record_proba:
+            out["proba"] = stats[:, 2:].copy()
+        return out
+
+    @property
+    def n_samples(self):
+        """Length of the per-sample statistics (the training set size)."""
+        return int(self.sample_stats.shape[0])

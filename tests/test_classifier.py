@@ -259,6 +259,19 @@ def test_pickle_and_joblib_roundtrip(digits, tmp_path):
     assert unfitted.get_params()["model__hidden"] == 3
 
 
+def test_warm_start_after_pickle_goes_on_as_without_pickle(digits):
+    # The optimizer (Adam's moments and step count) travels with the peers.
+    X, y, X_test, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, **FAST).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    assert type(again.model_.optimizer) is type(clf.model_.optimizer)
+    assert int(again.model_.optimizer.iterations) == int(clf.model_.optimizer.iterations) > 0
+    clf.partial_fit(X, y)
+    again.partial_fit(X, y)
+    np.testing.assert_allclose(again.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-6)
+    assert again.n_iter_ == clf.n_iter_ == FAST["epochs"] + 1
+
+
 def test_random_state_reproducible_and_global_state_untouched(digits):
     import tensorflow as tf
 

@@ -143,5 +143,5 @@ def test_tau_auto_partial_fit_with_changing_sizes(digits):
     clf.partial_fit(X[:600], y[:600], classes=np.arange(10))
     clf.partial_fit(X[600:], y[600:])
     clf.partial_fit(X, y)
-    assert clf.model_.sample_proba.shape == (1000, 10)
+    assert clf.model_.sample_statistics()["proba"].shape == (1000, 10)
     assert clf.sample_kept_.shape == (1000,) and 0.0 <= clf.tau_ < 0.9
