@@ -8,6 +8,7 @@ takes seconds).
 import contextlib
 import copy
 import inspect
+import logging
 import numbers
 import os
 import random
@@ -66,6 +67,32 @@ def _seeded(seed):
         random.setstate(saved[0])
         np.random.set_state(saved[1])
         global_state.set_global_attribute(key, saved[2])
+
+
+class _KerasRetracingFilter(logging.Filter):
+    """Drop TensorFlow's "triggered tf.function retracing" warning about Keras's trainer.
+
+    Every new estimator (each fit of a grid search, each cross-validation fold)
+    builds new peers, so Keras traces new training and prediction functions;
+    TensorFlow counts these by their shared Python code and, from the fifth,
+    warns of "excessive retracing" that is neither excessive nor avoidable.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer" in message)
+
+
+@contextlib.contextmanager
+def _quiet_retracing():
+    """Filter :class:`_KerasRetracingFilter`'s warning from TensorFlow's logger meanwhile."""
+    logger = logging.getLogger("tensorflow")
+    quiet = _KerasRetracingFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def _callable_name(fn):
@@ -780,16 +807,17 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             scheduler = ForgetRateScheduler(float(self.tau), self.Tk, self.c)
-        history = self.model_.fit(
-            train,
-            epochs=self.n_iter_ + epochs,
-            initial_epoch=self.n_iter_,
-            steps_per_epoch=-(-len(X) // self.batch_size),  # the stream is endless
-            validation_data=val,
-            callbacks=[scheduler, *self.callbacks_],
-            shuffle=False,  # the dataset shuffles itself, with a seed
-            verbose=self.verbose,
-        )
+        with _quiet_retracing():
+            history = self.model_.fit(
+                train,
+                epochs=self.n_iter_ + epochs,
+                initial_epoch=self.n_iter_,
+                steps_per_epoch=-(-len(X) // self.batch_size),  # the stream is endless
+                validation_data=val,
+                callbacks=[scheduler, *self.callbacks_],
+                shuffle=False,  # the dataset shuffles itself, with a seed
+                verbose=self.verbose,
+            )
         logs = dict(history.history)
         # The exact rates set rather than their float32 image in the logs.
         self.tau_ = scheduler.tau
@@ -820,7 +848,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_X(X)
-        proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
+        with _quiet_retracing():
+            proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
         return np.asarray(proba, dtype=np.float64)
 
     def predict(self, X):

@@ -209,3 +209,29 @@ def test_tensorflow_global_seed_does_not_change_a_seeded_fit(digits):
     tf.random.set_seed(12345)
     second = CoTeachingClassifier(tiny_mlp, **FAST).fit(X, y).predict_proba(X_test)
     np.testing.assert_array_equal(first, second)
+
+
+def test_many_fits_do_not_warn_of_retracing_but_other_warnings_pass(digits):
+    # Every new estimator traces its own Keras functions; TensorFlow would warn
+    # of "excessive retracing" from the fifth fit of a grid search on.
+    import logging
+
+    X, y, X_test, _ = digits
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("tensorflow")
+    handler = Keep(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        for seed in range(7):
+            CoTeachingClassifier(tiny_mlp, epochs=1, random_state=seed).fit(X, y).predict(X_test)
+        logger.warning("an unrelated TensorFlow warning")
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in seen if "retracing" in m]
+    assert "an unrelated TensorFlow warning" in seen
+    assert logger.filters == []  # the filter is only installed during fit / predict
