@@ -889,10 +889,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        if isinstance(state.get("model_"), dict):
-            state["model_"] = _deserialize_peers(state["model_"], self_params=state)
-            state["peers_"] = state["model_"].peers
+        blob = state.get("model_")
         vars(self).update(state)
+        if isinstance(blob, dict):
+            self.model_ = _deserialize_peers(blob, self)
+            self.peers_ = self.model_.peers
 
 
 #: Warm-up epochs (at most ``Tk``) before ``tau="auto"`` estimates the noise rate.
@@ -911,9 +912,6 @@ def _estimate_tau(y_enc, model):
 
 
 def _serialize_peers(ensemble):
-    keras = _keras()
-    from . import _optimizers  # noqa: F401  (registers FusedAdam for serialize)
-
     archives = []
     with tempfile.TemporaryDirectory() as tmp:
         for p, peer in enumerate(ensemble.peers):
@@ -928,17 +926,19 @@ def _serialize_peers(ensemble):
         "rule_options": dict(ensemble.rule_options),  # a plain dict, not Keras-tracked
         "n_samples": ensemble.n_samples,
         "record_proba": ensemble.record_proba,
-        # The optimizer and its state (Adam's moments), so that a warm start
-        # after loading goes on exactly as it would have before pickling.
-        "optimizer": keras.optimizers.serialize(ensemble.optimizer),
+        # The optimizer's state (step count, learning rate, Adam's moments), so
+        # that a warm start after loading goes on as it would have without
+        # pickling.  The optimizer itself is rebuilt from the estimator's
+        # parameters, which also works for optimizer classes Keras cannot
+        # deserialize by name.
         "optimizer_variables": [v.numpy() for v in ensemble.optimizer.variables],
     }
 
 
-def _deserialize_peers(blob, self_params):
+def _deserialize_peers(blob, estimator):
     keras = _keras()
-    from . import _optimizers  # noqa: F401  (registers FusedAdam for deserialize)
     from ._ensemble import PeerEnsemble
+    from ._optimizers import fuse
 
     peers = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -956,10 +956,12 @@ def _deserialize_peers(blob, self_params):
         record_proba=blob.get("record_proba", 0),
     )
     ensemble.compile(
-        optimizer=keras.optimizers.deserialize(blob["optimizer"]),
-        steps_per_execution=self_params.get("steps_per_execution", 1),
+        optimizer=fuse(estimator._make_optimizer()),
+        steps_per_execution=estimator.steps_per_execution,
     )
     ensemble.optimizer.build(ensemble.trainable_variables)
-    for variable, value in zip(ensemble.optimizer.variables, blob["optimizer_variables"]):
-        variable.assign(value)
+    saved = blob.get("optimizer_variables", [])
+    if [v.shape for v in saved] == [tuple(v.shape) for v in ensemble.optimizer.variables]:
+        for variable, value in zip(ensemble.optimizer.variables, saved):
+            variable.assign(value)
     return ensemble

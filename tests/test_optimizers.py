@@ -82,3 +82,22 @@ def test_classifier_fused_adam_trains_like_keras_adam(digits):
     )
     sgd = CoTeachingClassifier(tiny_mlp, optimizer="sgd", epochs=1, random_state=0).fit(X, y)
     assert type(sgd.model_.optimizer) is keras.optimizers.SGD
+
+
+@pytest.mark.parametrize("optimizer", ["adam", PlainAdam, "sgd"])
+def test_pickled_estimator_keeps_its_optimizer_and_state(digits, optimizer):
+    # PlainAdam is a user-defined class that Keras cannot deserialize by name.
+    import pickle
+
+    from skcoteach import CoTeachingClassifier
+
+    X, y, X_test, _ = digits
+    params = dict(epochs=2, batch_size=64, optimizer=optimizer, random_state=0)
+    clf = CoTeachingClassifier(tiny_mlp, **params).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    assert type(again.model_.optimizer) is type(clf.model_.optimizer)
+    for a, b in zip(again.model_.optimizer.variables, clf.model_.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    clf.partial_fit(X, y)
+    again.partial_fit(X, y)
+    np.testing.assert_allclose(again.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-6)
