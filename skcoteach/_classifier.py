@@ -602,28 +602,39 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
     def _dataset(self, X, y, w, index=None, shuffle_seed=None, first_epoch=0):
         """Batches of ``(X, y, w[, index])`` gathered from in-memory tensors.
 
-        Without ``shuffle_seed``: one pass in order.  With it: an endless
-        stream of epochs, epoch ``e`` in the order of a stateless shuffle
-        seeded by ``(shuffle_seed, e)``, so the order depends on the seed and
-        the epoch only, never on TensorFlow's global seed.
+        The dataset is one epoch long.  Without ``shuffle_seed`` it is in
+        order.  With it, the ``k``-th iteration over the dataset (Keras starts
+        one per epoch) is epoch ``first_epoch + k``, in the order of a
+        stateless shuffle seeded by ``(shuffle_seed, epoch)``: the order depends
+        on the seed and the epoch only, never on TensorFlow's global seed.
+
+        The length is declared, so Keras ends every epoch after exactly
+        ``ceil(n / batch_size)`` batches even when that is not a multiple of
+        ``steps_per_execution``.  (An endless stream with ``steps_per_epoch``
+        would not: Keras always runs whole executions, e.g. 480 batches per
+        469-batch epoch at ``steps_per_execution=16``.)
         """
         import tensorflow as tf
 
         arrays = (X, y, w) if index is None else (X, y, w, index)
         n, size = len(X), self.batch_size
+        n_batches = -(-n // size)
         if shuffle_seed is None:
             positions = tf.data.Dataset.range(n).batch(size)
         else:
-            n_batches = -(-n // size)
+            # Counts the iterations over the dataset; the first one is first_epoch.
+            epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
 
-            def epoch_batches(epoch):
+            def epoch_batches(_):
+                epoch = epoch_counter.assign_add(1)
                 seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
                 order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
                 return tf.data.Dataset.range(n_batches).map(
                     lambda b: order[b * size : (b + 1) * size]
                 )
 
-            positions = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches)
+            positions = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+            positions = positions.apply(tf.data.experimental.assert_cardinality(n_batches))
         data = tf.data.Dataset.from_tensors(arrays).repeat()
 
         def take(batch, tensors):
@@ -812,7 +823,6 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
                 train,
                 epochs=self.n_iter_ + epochs,
                 initial_epoch=self.n_iter_,
-                steps_per_epoch=-(-len(X) // self.batch_size),  # the stream is endless
                 validation_data=val,
                 callbacks=[scheduler, *self.callbacks_],
                 shuffle=False,  # the dataset shuffles itself, with a seed

@@ -219,3 +219,45 @@ def test_scikeras_model_function_works_unchanged(digits):
     ).fit(X, yb)
     assert binary.peers_[0].output_shape[-1] == 1
     assert binary.score(X_test, np.where(y_test > 4, "high", "low")) > 0.8
+
+
+@pytest.mark.parametrize(
+    "n, batch_size, steps_per_execution",
+    [(1000, 64, 16), (100, 128, 16), (1000, 64, 3), (1000, 1000, 1)],
+)
+def test_every_epoch_is_exactly_one_pass(digits, n, batch_size, steps_per_execution):
+    # Keras runs whole executions of steps_per_execution steps; the epoch must
+    # still end after ceil(n / batch_size) batches (16 batches a "epoch" on
+    # 100 samples would train 16 times too long).
+    X, y, _, _ = digits
+    epochs = 3
+    clf = CoTeachingClassifier(
+        tiny_mlp,
+        epochs=epochs,
+        batch_size=batch_size,
+        steps_per_execution=steps_per_execution,
+        random_state=0,
+    ).fit(X[:n], y[:n])
+    assert int(clf.model_.optimizer.iterations) == epochs * -(-n // batch_size)
+
+
+def test_training_stream_is_a_seeded_permutation_per_epoch():
+    import tensorflow as tf
+
+    clf = CoTeachingClassifier(batch_size=4)
+    X = np.arange(10, dtype=np.float32)[:, None]
+    y = np.zeros(10, np.int32)
+    w = np.ones(10, np.float32)
+    index = np.arange(10)
+    dataset = clf._dataset(X, y, w, index, shuffle_seed=7, first_epoch=5)
+    assert dataset.cardinality() == 3
+    epochs = [np.concatenate([b[3].numpy() for b in dataset]) for _ in range(3)]
+    for epoch, order in zip(range(5, 8), epochs):
+        assert sorted(order) == list(range(10))  # every sample once
+        expected = tf.random.experimental.stateless_shuffle(
+            tf.range(10, dtype=tf.int64), seed=[7, epoch]
+        ).numpy()
+        np.testing.assert_array_equal(order, expected)
+    assert not np.array_equal(epochs[0], epochs[1])
+    again = clf._dataset(X, y, w, index, shuffle_seed=7, first_epoch=6)
+    np.testing.assert_array_equal(np.concatenate([b[3].numpy() for b in again]), epochs[1])
