@@ -23,8 +23,8 @@ class FusedAdam(keras.optimizers.Adam):
     element-wise operations.  Everything that Keras's base optimizer does
     around ``update_step`` (learning-rate schedules, weight decay, gradient
     clipping, gradient accumulation, EMA, loss scaling) is inherited
-    unchanged.  ``amsgrad=True``, sparse gradients and variables whose dtype
-    differs from the gradient's fall back to Keras's own update.
+    unchanged.  ``amsgrad=True``, sparse gradients, non-float variables and
+    updates under a ``tf.distribute`` strategy fall back to Keras's own update.
 
     :class:`~skcoteach.CoTeachingClassifier` uses it whenever the optimizer
     resolves to exactly :class:`keras.optimizers.Adam` (``optimizer="adam"``,
@@ -36,6 +36,7 @@ class FusedAdam(keras.optimizers.Adam):
         if (
             self.amsgrad
             or isinstance(gradient, tf.IndexedSlices)
+            or tf.distribute.has_strategy()  # distributed variables: Keras's own path
             or variable.dtype not in ("float32", "float64", "float16", "bfloat16")
         ):
             return super().update_step(gradient, variable, learning_rate)
