@@ -131,6 +131,24 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
     return Recorder()
 
 
+def _keep_floor():
+    """Diagnostic: keep ``int(R * batch)`` samples as the official code, not ``round``.
+
+    Replaces :func:`skcoteach.rules.n_keep` for the rest of the process (the
+    rules look it up when the training step is traced).
+    """
+    import tensorflow as tf
+
+    from skcoteach import rules
+
+    def n_keep_floor(batch_size, keep_fraction):
+        size = tf.cast(batch_size, tf.float64)
+        k = tf.cast(tf.floor(tf.cast(keep_fraction, tf.float64) * size), tf.int32)
+        return tf.clip_by_value(k, 1, tf.maximum(tf.cast(batch_size, tf.int32), 1))
+
+    rules.n_keep = n_keep_floor
+
+
 def run_one(
     setting,
     method,
@@ -143,9 +161,13 @@ def run_one(
     co_lambda=0.95,
     init="keras",
     decay_start=80,
+    n_keep="round",
 ):
     """Train one method on one noise setting; write and return the record."""
     import keras
+
+    if n_keep == "floor":
+        _keep_floor()
 
     from skcoteach import CoTeachingClassifier
     from skcoteach.datasets import load_mnist
@@ -206,6 +228,7 @@ def run_one(
         "tau_mode": tau_mode,
         "init": init,
         "decay_start": decay_start,
+        "n_keep": n_keep,
         "co_lambda": co_lambda if method == "jocor" else None,
         "actual_noise_rate": info.actual_noise_rate,
         "test_accuracy_last10": float(np.mean([r["test_accuracy"] for r in last])),
@@ -217,6 +240,8 @@ def run_one(
     }
     results_dir.mkdir(parents=True, exist_ok=True)
     variant = "" if (tau_mode, init) == ("true", "keras") else f"_{tau_mode}tau_{init}init"
+    if n_keep != "round":
+        variant += f"_{n_keep}keep"
     path = results_dir / f"{setting}_{method}{variant}_seed{seed}_ep{epochs}.json"
     path.write_text(json.dumps(result, indent=1))
     print(
@@ -271,6 +296,8 @@ def report(results_dir):
     groups = {}
     for r in runs:
         variant = f"tau={r.get('tau_mode', 'true')}, init={r.get('init', 'keras')}"
+        if r.get("n_keep", "round") != "round":
+            variant += f", kept={r['n_keep']}"
         groups.setdefault((r["epochs"], r["setting"], r["method"], variant), []).append(r)
     methods = ["standard", "coteaching", "coteaching_plus", "jocor"]
     lines = [
@@ -352,6 +379,13 @@ def main(argv=None):
     )
     run.add_argument("--init", choices=["keras", "torch"], default="keras")
     run.add_argument("--decay-start", type=int, default=80)
+    run.add_argument(
+        "--n-keep",
+        choices=["round", "floor"],
+        default="round",
+        help="samples kept per batch: round(R * batch) as skcoteach (default), or int(R * batch) "
+        "as the official code (a diagnostic that patches skcoteach.rules.n_keep)",
+    )
     rep = sub.add_parser("report", help="table and plots of the recorded runs")
     for p in (run, rep):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
@@ -374,6 +408,7 @@ def main(argv=None):
                     args.co_lambda,
                     args.init,
                     args.decay_start,
+                    args.n_keep,
                 )
 
 
