@@ -29,7 +29,6 @@ import json
 import os
 import pathlib
 import platform
-import subprocess
 import sys
 import time
 
@@ -258,27 +257,12 @@ def machine():
     import keras
     import tensorflow as tf
 
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:  # the library's commit, when run from a git checkout
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=os.path.dirname(os.path.abspath(__file__)),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _machine import cpu_model, git
+
     return {
-        "commit": commit,
-        "cpu": cpu,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "cpu": cpu_model() or "unknown",
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

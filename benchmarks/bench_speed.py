@@ -678,21 +678,9 @@ def _version(dist):
 
 
 def machine_info():
-    cpu = None
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from _machine import cpu_model, git
 
-    def git(*a):
-        try:
-            return subprocess.run(["git", *a], capture_output=True, text=True,
-                                  cwd=str(REPO)).stdout.strip()
-        except OSError:
-            return None
+    cpu = cpu_model()
 
     spec = importlib.util.find_spec("skcoteach")
     skc_dir = str(Path(spec.origin).parent) if spec and spec.origin else None
