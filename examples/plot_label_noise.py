@@ -140,33 +140,17 @@ rng = np.random.RandomState(0)
 true_errors = rng.permutation(np.flatnonzero(rejected & mislabelled))[:6]
 false_alarms = rng.permutation(np.flatnonzero(rejected & ~mislabelled))[:6]
 fig, axes = plt.subplots(2, 6, figsize=(10, 4.4))
-for row, (indices, color) in enumerate(
-    [(true_errors, "tab:red"), (false_alarms, "tab:green")]
+for row, (indices, color, label) in enumerate(
+    [(true_errors, "tab:red", "label wrong"), (false_alarms, "tab:green", "label correct")]
 ):
     for ax in axes[row]:
         ax.axis("off")
     for ax, i in zip(axes[row], indices):
         ax.imshow(X_train[i].reshape(8, 8), cmap="gray_r")
         ax.set_title(f"given {y_noisy[i]}, true {y_train[i]}", color=color, fontsize=10)
-axes[0, 0].text(
-    -0.35,
-    0.5,
-    "label wrong",
-    transform=axes[0, 0].transAxes,
-    rotation=90,
-    va="center",
-    ha="center",
-    color="tab:red",
-)
-axes[1, 0].text(
-    -0.35,
-    0.5,
-    "label correct",
-    transform=axes[1, 0].transAxes,
-    rotation=90,
-    va="center",
-    ha="center",
-    color="tab:green",
-)
+    axes[row, 0].text(
+        -0.35, 0.5, label, transform=axes[row, 0].transAxes,
+        rotation=90, va="center", ha="center", color=color,
+    )
 fig.suptitle("Samples rejected by both peers (sample_kept_ == 0)")
 fig.tight_layout()
