@@ -211,13 +211,13 @@ class PeerEnsemble(keras.Model):
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(total, variables), variables)
 
-        # Per-sample statistics of this visit, one scatter into one variable.
+        # Per-sample statistics of this visit (outside the tape), one scatter.
         columns = [
             tf.reduce_mean(keep_mask, axis=0)[:, None],
-            tf.reduce_mean(tf.stop_gradient(losses), axis=0)[:, None],
+            tf.reduce_mean(losses, axis=0)[:, None],
         ]
         if self.record_proba:  # decided when tracing: no cost otherwise
-            columns.append(tf.reduce_mean(tf.exp(tf.stop_gradient(log_probs)), axis=0))
+            columns.append(tf.reduce_mean(tf.exp(log_probs), axis=0))
         self.sample_stats.scatter_nd_update(tf.reshape(index, (-1, 1)), tf.concat(columns, 1))
 
         self.train_tracker.update_state(
