@@ -261,3 +261,77 @@ def test_training_stream_is_a_seeded_permutation_per_epoch():
     assert not np.array_equal(epochs[0], epochs[1])
     again = clf._dataset(X, y, w, index, shuffle_seed=7, first_epoch=6)
     np.testing.assert_array_equal(np.concatenate([b[3].numpy() for b in again]), epochs[1])
+
+
+def _weights(clf):
+    return [w for peer in clf.peers_ for w in peer.get_weights()]
+
+
+@pytest.mark.parametrize("n, steps_per_execution", [(1000, 16), (1000, 3), (100, 1)])
+def test_one_graph_training_function_equals_keras_function(
+    digits, monkeypatch, n, steps_per_execution
+):
+    # PeerEnsemble replaces Keras's training function (nested tf.functions)
+    # by one while loop over the same steps: it must train exactly as Keras's
+    # function does, including the short last execution of an epoch.
+    from skcoteach._ensemble import PeerEnsemble
+
+    X, y, _, _ = digits
+    params = {
+        "epochs": 3,
+        "batch_size": 64,
+        "steps_per_execution": steps_per_execution,
+        "random_state": 0,
+    }
+    lean = CoTeachingClassifier(tiny_mlp, **params).fit(X[:n], y[:n])
+    assert lean.model_._lean_train_function_applies()
+    monkeypatch.setattr(PeerEnsemble, "_lean_train_function_applies", lambda self: False)
+    keras_fn = CoTeachingClassifier(tiny_mlp, **params).fit(X[:n], y[:n])
+    for a, b in zip(_weights(lean), _weights(keras_fn)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in ("loss", "kept_fraction", "forget_rate"):
+        np.testing.assert_allclose(lean.history_[key], keras_fn.history_[key], rtol=1e-5)
+    np.testing.assert_allclose(lean.sample_loss_, keras_fn.sample_loss_, rtol=1e-5, atol=1e-6)
+    assert int(lean.model_.optimizer.iterations) == int(keras_fn.model_.optimizer.iterations)
+
+
+def test_training_function_falls_back_to_keras(digits):
+    # train_on_batch passes a Python iterator, run_eagerly wants no graph:
+    # both go through Keras's own function.
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, **FAST).fit(X[:200], y[:200])
+    model = clf.model_
+    before = int(model.optimizer.iterations)
+    batch = (
+        X[:32].astype(np.float32),
+        np.searchsorted(clf.classes_, y[:32]).astype(np.int32),
+        np.ones(32, np.float32),
+        np.arange(32),
+    )
+    logs = model.train_function(iter([batch]))  # what train_on_batch passes
+    assert int(model.optimizer.iterations) == before + 1
+    assert set(logs) >= {"loss", "kept_fraction", "forget_rate"}
+    model.run_eagerly = True
+    assert not model._lean_train_function_applies()
+
+
+@pytest.mark.filterwarnings("ignore:Your input ran out of data")  # Keras's, every epoch
+def test_training_function_ends_a_dataset_of_unknown_length(digits):
+    # With a declared length Keras never asks past the end; a dataset of
+    # unknown length ends an epoch by raising StopIteration, as Keras's does.
+    import tensorflow as tf
+
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, **FAST).fit(X[:200], y[:200])
+    model = clf.model_
+    arrays = (
+        X[:100].astype(np.float32),
+        np.searchsorted(clf.classes_, y[:100]).astype(np.int32),
+        np.ones(100, np.float32),
+        np.arange(100),
+    )
+    data = tf.data.Dataset.from_tensor_slices(arrays).batch(16).filter(lambda *a: True)
+    assert int(data.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
+    before = int(model.optimizer.iterations)
+    model.fit(data, epochs=2, verbose=0, shuffle=False)
+    assert int(model.optimizer.iterations) == before + 2 * 7
