@@ -288,6 +288,7 @@ class PeerEnsemble(keras.Model):
                 raise StopIteration
             return logs
 
+        function.run_steps = run_steps  # the tf.function, for inspection
         self.train_function = function
         return function
 

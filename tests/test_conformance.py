@@ -284,9 +284,10 @@ def test_one_graph_training_function_equals_keras_function(
         "random_state": 0,
     }
     lean = CoTeachingClassifier(tiny_mlp, **params).fit(X[:n], y[:n])
-    assert lean.model_._lean_train_function_applies()
+    assert lean.model_.train_function.run_steps.experimental_get_tracing_count() == 1
     monkeypatch.setattr(PeerEnsemble, "_lean_train_function_applies", lambda self: False)
     keras_fn = CoTeachingClassifier(tiny_mlp, **params).fit(X[:n], y[:n])
+    assert not hasattr(keras_fn.model_.train_function, "run_steps")
     for a, b in zip(_weights(lean), _weights(keras_fn)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     for key in ("loss", "kept_fraction", "forget_rate"):
