@@ -834,11 +834,11 @@ def summarise(results, s):
         a = summary["mlp.lib16"]["steady_epoch"]
         if a:
             row("7.steady_vs_floor", "MLP epochs>=2 lib16 / floor per epoch", a, floor / E)
-        fixed = [
-            t - E * steady_epoch_time(e, E)
-            for t, e in zip(cases["mlp.lib16"]["warm"], cases["mlp.lib16"]["epochs_warm"])
-            if E > 1
-        ]
+        lib = cases["mlp.lib16"]
+        fixed = (  # set-up of each warm fit: the fit minus E steady epochs
+            [t - E * steady_epoch_time(e, E) for t, e in zip(lib["warm"], lib["epochs_warm"])]
+            if E > 1 else []
+        )
         if fixed:
             row("7.setup_share", "MLP lib16: set-up (fit - E x epoch>=2) / fit",
                 median(fixed), summary["mlp.lib16"]["median"],
