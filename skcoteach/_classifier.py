@@ -599,14 +599,14 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(classes, y).astype(np.int32)
 
-    def _dataset(self, X, y, w, index=None, shuffle_seed=None, first_epoch=0):
-        """Batches of ``(X, y, w[, index])`` gathered from in-memory tensors.
+    def _batch_positions(self, n, shuffle_seed=None, first_epoch=0):
+        """Batches of the positions ``0 .. n - 1`` of the samples, one epoch long.
 
-        The dataset is one epoch long.  Without ``shuffle_seed`` it is in
-        order.  With it, the ``k``-th iteration over the dataset (Keras starts
-        one per epoch) is epoch ``first_epoch + k``, in the order of a
-        stateless shuffle seeded by ``(shuffle_seed, epoch)``: the order depends
-        on the seed and the epoch only, never on TensorFlow's global seed.
+        Without ``shuffle_seed`` the positions are in order.  With it, the
+        ``k``-th iteration over the dataset (Keras starts one per epoch) is
+        epoch ``first_epoch + k``, in the order of a stateless shuffle seeded
+        by ``(shuffle_seed, epoch)``: the order depends on the seed and the
+        epoch only, never on TensorFlow's global seed.
 
         The length is declared, so Keras ends every epoch after exactly
         ``ceil(n / batch_size)`` batches even when that is not a multiple of
@@ -616,8 +616,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         """
         import tensorflow as tf
 
-        arrays = (X, y, w) if index is None else (X, y, w, index)
-        n, size = len(X), self.batch_size
+        size = self.batch_size
         n_batches = -(-n // size)
         if shuffle_seed is None:
             positions = tf.data.Dataset.range(n).batch(size)
@@ -635,22 +634,26 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
 
             positions = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
             positions = positions.apply(tf.data.experimental.assert_cardinality(n_batches))
-        data = tf.data.Dataset.from_tensors(arrays).repeat()
+        # No tf.data autotuning: with it on, tearing the iterator down at the
+        # end of a fit took up to 2 s in one fit out of three (measured on the
+        # speed benchmark's MLP, where the whole fit takes ~3.5 s).
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return positions.with_options(options)
+
+    def _dataset(self, X, y, w):
+        """Batches of ``(X, y, w)`` in order (the validation data)."""
+        import tensorflow as tf
+
+        data = tf.data.Dataset.from_tensors((X, y, w)).repeat()
 
         def take(batch, tensors):
             return tuple(tf.gather(t, batch) for t in tensors)
 
-        # A fixed prefetch buffer (8 batches, at most ~64 MB) and no tf.data
-        # autotuning: gathering from memory is cheap, and with autotuning on,
-        # tearing the iterator down at the end of a fit took up to 2 s in one
-        # fit out of three (measured on the speed benchmark's MLP, where the
-        # whole fit takes ~3.5 s).
-        batch_bytes = max(1, X[:size].nbytes)
+        # A fixed prefetch buffer of at most 8 batches (~64 MB).
+        batch_bytes = max(1, X[: self.batch_size].nbytes)
         buffer = int(np.clip((64 << 20) // batch_bytes, 2, 8))
-        dataset = tf.data.Dataset.zip(positions, data).map(take).prefetch(buffer)
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return dataset.with_options(options)
+        return tf.data.Dataset.zip(self._batch_positions(len(X)), data).map(take).prefetch(buffer)
 
     def _validation_dataset(self, validation_data):
         if validation_data is None:
@@ -806,7 +809,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         from ._ensemble import ForgetRateScheduler
 
         # On a warm start the peers and the optimizer (Adam's moments) go on.
-        train = self._dataset(X, y_enc, weights, np.arange(len(X)), shuffle_seed, self.n_iter_)
+        # The training steps gather their batches from the arrays by position.
+        train = self._batch_positions(len(X), shuffle_seed, self.n_iter_)
         self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         if self.tau == "auto":
             scheduler = ForgetRateScheduler(
@@ -818,16 +822,20 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             scheduler = ForgetRateScheduler(float(self.tau), self.Tk, self.c)
-        with _quiet_retracing():
-            history = self.model_.fit(
-                train,
-                epochs=self.n_iter_ + epochs,
-                initial_epoch=self.n_iter_,
-                validation_data=val,
-                callbacks=[scheduler, *self.callbacks_],
-                shuffle=False,  # the dataset shuffles itself, with a seed
-                verbose=self.verbose,
-            )
+        self.model_.set_training_arrays(X, y_enc, weights)
+        try:
+            with _quiet_retracing():
+                history = self.model_.fit(
+                    train,
+                    epochs=self.n_iter_ + epochs,
+                    initial_epoch=self.n_iter_,
+                    validation_data=val,
+                    callbacks=[scheduler, *self.callbacks_],
+                    shuffle=False,  # the dataset shuffles itself, with a seed
+                    verbose=self.verbose,
+                )
+        finally:
+            self.model_.set_training_arrays()  # the fitted model keeps no copy of X
         logs = dict(history.history)
         # The exact rates set rather than their float32 image in the logs.
         self.tau_ = scheduler.tau

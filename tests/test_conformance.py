@@ -245,13 +245,9 @@ def test_training_stream_is_a_seeded_permutation_per_epoch():
     import tensorflow as tf
 
     clf = CoTeachingClassifier(batch_size=4)
-    X = np.arange(10, dtype=np.float32)[:, None]
-    y = np.zeros(10, np.int32)
-    w = np.ones(10, np.float32)
-    index = np.arange(10)
-    dataset = clf._dataset(X, y, w, index, shuffle_seed=7, first_epoch=5)
+    dataset = clf._batch_positions(10, shuffle_seed=7, first_epoch=5)
     assert dataset.cardinality() == 3
-    epochs = [np.concatenate([b[3].numpy() for b in dataset]) for _ in range(3)]
+    epochs = [np.concatenate([b.numpy() for b in dataset]) for _ in range(3)]
     for epoch, order in zip(range(5, 8), epochs):
         assert sorted(order) == list(range(10))  # every sample once
         expected = tf.random.experimental.stateless_shuffle(
@@ -259,8 +255,10 @@ def test_training_stream_is_a_seeded_permutation_per_epoch():
         ).numpy()
         np.testing.assert_array_equal(order, expected)
     assert not np.array_equal(epochs[0], epochs[1])
-    again = clf._dataset(X, y, w, index, shuffle_seed=7, first_epoch=6)
-    np.testing.assert_array_equal(np.concatenate([b[3].numpy() for b in again]), epochs[1])
+    again = clf._batch_positions(10, shuffle_seed=7, first_epoch=6)
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in again]), epochs[1])
+    in_order = clf._batch_positions(10)
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in in_order]), np.arange(10))
 
 
 def _weights(clf):
@@ -294,6 +292,50 @@ def test_one_graph_training_function_equals_keras_function(
         np.testing.assert_allclose(lean.history_[key], keras_fn.history_[key], rtol=1e-5)
     np.testing.assert_allclose(lean.sample_loss_, keras_fn.sample_loss_, rtol=1e-5, atol=1e-6)
     assert int(lean.model_.optimizer.iterations) == int(keras_fn.model_.optimizer.iterations)
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_warm_start_trains_on_the_new_arrays(digits, monkeypatch, lean):
+    # The training step gathers its batches from the arrays of the current
+    # fit: a warm start on other data of the same shape must train on that
+    # data, with the traced one-graph function reused (the arrays are an
+    # argument, not a capture) or with Keras's function traced again.
+    from skcoteach._ensemble import PeerEnsemble
+
+    if not lean:
+        monkeypatch.setattr(PeerEnsemble, "_lean_train_function_applies", lambda self: False)
+    X, y, _, _ = digits
+    params = {**FAST, "epochs": 1}
+    first, second = slice(0, 500), slice(500, 1000)
+    warm = CoTeachingClassifier(tiny_mlp, warm_start=True, **params).fit(X[first], y[first])
+    weights_after_first = _weights(warm)
+    warm.fit(X[second], y[second])
+    if lean:
+        assert warm.model_.train_function.run_steps.experimental_get_tracing_count() == 1
+    # The same two fits with the second one's data on a fresh model, starting
+    # from the weights the first fit left:
+    fresh = CoTeachingClassifier(tiny_mlp, warm_start=True, **params).fit(X[first], y[first])
+    for a, b in zip(_weights(fresh), weights_after_first):
+        np.testing.assert_array_equal(a, b)
+    fresh.fit(X[second], y[second])
+    for a, b in zip(_weights(warm), _weights(fresh)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    stale = CoTeachingClassifier(tiny_mlp, warm_start=True, **params).fit(X[first], y[first])
+    stale.fit(X[first], y[first])
+    assert not np.allclose(_weights(stale)[0], _weights(warm)[0])
+    assert warm.model_._training_arrays == ()  # the fitted model keeps no copy of X
+
+
+def test_index_batches_need_training_arrays(digits):
+    import tensorflow as tf
+
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, **FAST).fit(X[:200], y[:200])
+    positions = tf.data.Dataset.range(200).batch(64)
+    with pytest.raises(ValueError, match="only sample indices, but no training arrays"):
+        clf.model_.fit(positions, shuffle=False, verbose=0)
+    with pytest.raises(ValueError, match="same length"):
+        clf.model_.set_training_arrays(X[:200], y[:100], np.ones(200))
 
 
 def test_training_function_falls_back_to_keras(digits):
