@@ -17,8 +17,11 @@ size:
 5. peak RSS of a fit vs the separate plain fits (one subprocess each);
 6. ``import skcoteach`` vs ``import sklearn`` in fresh interpreters, and a
    check that TensorFlow was not imported;
-7. MLP fit time vs its compute floor: FLOPs of the fit (3x forward, 2 peers)
-   divided by the float32 matmul rate measured here with the fit's GEMM shapes.
+7. MLP fit time vs its compute floor: the matrix-product FLOPs of the fit
+   (the five GEMMs of a training step, 2 peers, every sample and epoch)
+   divided by the float32 matmul rate measured here with those GEMM shapes;
+   and, to tell the library's own cost from TensorFlow's, the same training
+   as a minimal plain-TensorFlow program (``_speed_baselines.tf_loop``).
 
 Every method runs in its own long-lived worker subprocess (one per method, so
 that TensorFlow and PyTorch never share a process); fits are timed round-robin
@@ -277,6 +280,12 @@ class _Worker:
             dt = time.perf_counter() - t0
             epochs = [durations]
             fitted = models
+        elif method == "tfloop":
+            t0 = time.perf_counter()
+            models, durations = B.tf_loop(X, y, E, bs, case["tau"], case["Tk"], case["c"], seed)
+            dt = time.perf_counter() - t0
+            epochs = [durations]
+            fitted = models
         elif method == "torch":
             t0 = time.perf_counter()
             models, durations = B.torch_loop(
@@ -299,6 +308,8 @@ class _Worker:
             return {"accuracy": float(fitted.score(Xt, yt))}
         if case["method"] == "torch":
             return {"accuracy": self.B.torch_accuracy(fitted[0], Xt, yt)}
+        if case["method"] == "tfloop":
+            return {"accuracy": self.B.tf_accuracy(fitted[0], Xt, yt)}
         proba = fitted[0].predict(Xt, batch_size=case["batch_size"], verbose=0)
         return {"accuracy": float(np.mean(np.argmax(proba, axis=1) == yt))}
 
@@ -515,6 +526,7 @@ def build_cases(s, torch_ok, has_strategy):
         cases[f"{tag}.plain"] = dict(base, method="plain")
         cases[f"{tag}.notebook"] = dict(base, method="notebook")
         if tag == "mlp":
+            cases[f"{tag}.tfloop"] = dict(base, method="tfloop")
             if torch_ok:
                 cases[f"{tag}.torch"] = dict(base, method="torch", threads=s["threads"])
             else:
@@ -706,6 +718,9 @@ def machine_info():
         "git_head": git("rev-parse", "--short", "HEAD"),
         "skcoteach_local_changes": git("status", "--porcelain", "--", "skcoteach"),
         "loadavg_start": os.getloadavg(),
+        # TensorFlow's thread pools, as set in the environment (unset: TF's default).
+        "tf_threads_env": {k: os.environ.get(k) for k in
+                           ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
     }
 
 
@@ -819,18 +834,22 @@ def summarise(results, s):
     if mm and has("mlp.lib16"):
         rate = median([r for m in mm for r in m["rates"]])
         n, E = s["mlp_n_train"], s["mlp_epochs"]
-        from _speed_baselines import mlp_forward_flops
+        from _speed_baselines import mlp_forward_flops, mlp_training_flops
 
-        flops = 3 * 2 * n * E * mlp_forward_flops()
+        flops = 2 * n * E * mlp_training_flops()
         floor = flops / rate
+        flops_3x = 3 * 2 * n * E * mlp_forward_flops()  # the "3 x forward" convention
         results["floor"] = {"flops": flops, "rate_median": rate,
                             "rate_max": max(r for m in mm for r in m["rates"]),
-                            "floor_s": floor}
+                            "floor_s": floor, "flops_3x_forward": flops_3x}
         for lib in lib_names["mlp"]:
             st = lib[9:] or ""
             row(f"7.fit_vs_floor{st}", f"MLP fit {lib[4:]} / compute floor",
                 summary[lib]["median"], floor, TARGETS["fit_vs_floor"],
                 note=f"{flops / 1e9:.0f} GFLOP at {rate / 1e9:.1f} GFLOP/s")
+        row("7.fit_vs_floor_3xfwd", "MLP fit lib16 / floor with 3 x forward FLOPs",
+            summary["mlp.lib16"]["median"], flops_3x / rate,
+            note=f"{flops_3x / 1e9:.0f} GFLOP: counts the input gradient, never computed")
         a = summary["mlp.lib16"]["steady_epoch"]
         if a:
             row("7.steady_vs_floor", "MLP epochs>=2 lib16 / floor per epoch", a, floor / E)
@@ -843,10 +862,20 @@ def summarise(results, s):
             row("7.setup_share", "MLP lib16: set-up (fit - E x epoch>=2) / fit",
                 median(fixed), summary["mlp.lib16"]["median"],
                 note="building, data copy, tracing; the floor ratio without it = steady_vs_floor")
-        for base in ("mlp.plain", "mlp.torch"):
+        for base in ("mlp.tfloop", "mlp.plain", "mlp.torch"):
             if has(base):
                 row(f"7.{base[4:]}_vs_floor", f"MLP fit {base[4:]} / compute floor",
                     summary[base]["median"], floor)
+        t = summary.get("mlp.tfloop", {}).get("steady_epoch")
+        if t:
+            row("7.tfloop_steady_vs_floor", "MLP epochs>=2 tfloop / floor per epoch", t,
+                floor / E)
+        if has("mlp.tfloop"):
+            row("7.fit_vs_tfloop", "MLP fit lib16 / plain-TensorFlow loop",
+                summary["mlp.lib16"]["median"], summary["mlp.tfloop"]["median"],
+                note="what the library adds to the bare training")
+            if a and t:
+                row("7.steady_vs_tfloop", "MLP epochs>=2 lib16 / plain-TensorFlow loop", a, t)
     return summary, rows
 
 
@@ -874,6 +903,14 @@ def format_report(results, s, summary, rows):
         f"{s['cnn_epochs']} epochs; tau={s['tau']}, Tk={s['Tk']}, c={s['c']}; "
         f"{s['repeats']} warm fits per method (median), torch threads {s['threads']} "
         f"(OMP_WAIT_POLICY {s['torch_omp_wait_policy']})"
+    )
+    env = m.get("tf_threads_env") or {}
+    lines.append(
+        "TensorFlow threads: "
+        + ", ".join(f"{k}={v}" for k, v in env.items() if v is not None)
+        if any(v is not None for v in env.values())
+        else "TensorFlow threads: TensorFlow's defaults (TF_NUM_INTRAOP_THREADS / "
+        "TF_NUM_INTEROP_THREADS unset)"
     )
     if not s["repeats"]:
         lines.append("No warm fits (--repeats 0): every ratio below uses the first fit of each "
