@@ -161,6 +161,7 @@ def run_one(
     init="keras",
     decay_start=80,
     n_keep="round",
+    tau_factor=1.0,
 ):
     """Train one method on one noise setting; write and return the record."""
     import keras
@@ -180,7 +181,7 @@ def run_one(
     y_noisy, info = make_label_noise(
         y_train, rate, kind=kind, mapping=mapping, random_state=seed, return_info=True
     )
-    tau = rate / 2 if kind == "asymmetric" else rate
+    tau = tau_factor * (rate / 2 if kind == "asymmetric" else rate)
     if tau_mode == "auto":
         tau = "auto"
     factory = functools.partial(mlp, init=init)
@@ -228,6 +229,7 @@ def run_one(
         "init": init,
         "decay_start": decay_start,
         "n_keep": n_keep,
+        "tau_factor": tau_factor,
         "co_lambda": co_lambda if method == "jocor" else None,
         "actual_noise_rate": info.actual_noise_rate,
         "test_accuracy_last10": float(np.mean([r["test_accuracy"] for r in last])),
@@ -241,6 +243,8 @@ def run_one(
     variant = "" if (tau_mode, init) == ("true", "keras") else f"_{tau_mode}tau_{init}init"
     if n_keep != "round":
         variant += f"_{n_keep}keep"
+    if tau_factor != 1.0:
+        variant += f"_tau{tau_factor:g}x"
     path = results_dir / f"{setting}_{method}{variant}_seed{seed}_ep{epochs}.json"
     path.write_text(json.dumps(result, indent=1))
     print(
@@ -282,6 +286,8 @@ def report(results_dir):
         variant = f"tau={r.get('tau_mode', 'true')}, init={r.get('init', 'keras')}"
         if r.get("n_keep", "round") != "round":
             variant += f", kept={r['n_keep']}"
+        if r.get("tau_factor", 1.0) != 1.0:
+            variant += f", tau={r['tau_factor']:g} x the noise rate"
         groups.setdefault((r["epochs"], r["setting"], r["method"], variant), []).append(r)
     methods = ["standard", "coteaching", "coteaching_plus", "jocor"]
     lines = [
@@ -370,6 +376,13 @@ def main(argv=None):
         help="samples kept per batch: round(R * batch) as skcoteach (default), or int(R * batch) "
         "as the official code (a diagnostic that patches skcoteach.rules.n_keep)",
     )
+    run.add_argument(
+        "--tau-factor",
+        type=float,
+        default=1.0,
+        help="with --tau true: tau = this factor x the noise rate (halved for asymmetric), "
+        "to measure over- and under-estimated forget rates (default 1)",
+    )
     rep = sub.add_parser("report", help="table and plots of the recorded runs")
     for p in (run, rep):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
@@ -393,6 +406,7 @@ def main(argv=None):
                     args.init,
                     args.decay_start,
                     args.n_keep,
+                    args.tau_factor,
                 )
 
 
