@@ -618,8 +618,19 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
 
         size = self.batch_size
         n_batches, n_full = -(-n // size), n // size
+
+        def rows(order):
+            # Rows of the reshaped order, not a map call per batch: a map cost
+            # ~65 us more per training step (measured).
+            batches = tf.data.Dataset.from_tensor_slices(
+                tf.reshape(order[: n_full * size], (n_full, size))
+            )
+            if n_full < n_batches:  # the last, smaller batch
+                batches = batches.concatenate(tf.data.Dataset.from_tensors(order[n_full * size :]))
+            return batches
+
         if shuffle_seed is None:
-            positions = tf.data.Dataset.range(n).batch(size)
+            positions = rows(tf.range(n, dtype=tf.int64))
         else:
             # Counts the iterations over the dataset; the first one is first_epoch.
             epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
@@ -628,16 +639,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
                 epoch = epoch_counter.assign_add(1)
                 seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
                 order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
-                # Rows of a reshaped tensor, not a map per batch: a map function
-                # call per batch cost ~65 us more per training step (measured).
-                batches = tf.data.Dataset.from_tensor_slices(
-                    tf.reshape(order[: n_full * size], (n_full, size))
-                )
-                if n_full < n_batches:  # the last, smaller batch
-                    batches = batches.concatenate(
-                        tf.data.Dataset.from_tensors(order[n_full * size :])
-                    )
-                return batches
+                return rows(order)
 
             positions = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
             positions = positions.apply(tf.data.experimental.assert_cardinality(n_batches))
@@ -648,21 +650,8 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         options.autotune.enabled = False
         return positions.with_options(options)
 
-    def _dataset(self, X, y, w):
-        """Batches of ``(X, y, w)`` in order (the validation data)."""
-        import tensorflow as tf
-
-        data = tf.data.Dataset.from_tensors((X, y, w)).repeat()
-
-        def take(batch, tensors):
-            return tuple(tf.gather(t, batch) for t in tensors)
-
-        # A fixed prefetch buffer of at most 8 batches (~64 MB).
-        batch_bytes = max(1, X[: self.batch_size].nbytes)
-        buffer = int(np.clip((64 << 20) // batch_bytes, 2, 8))
-        return tf.data.Dataset.zip(self._batch_positions(len(X)), data).map(take).prefetch(buffer)
-
-    def _validation_dataset(self, validation_data):
+    def _check_validation_data(self, validation_data):
+        """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
         if validation_data is None:
             return None
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -678,7 +667,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             )
         w = validation_data[2] if len(validation_data) == 3 else None
         w_val = _check_sample_weight(w, X_val, dtype=np.float32, ensure_non_negative=True)
-        return self._dataset(X_val, y_val, w_val)
+        return X_val, y_val, w_val
 
     # ------------------------------------------------------------------
     # Fitting
@@ -803,21 +792,23 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = all_classes
             self.n_classes_ = len(all_classes)
             self.X_shape_ = X.shape
-            val = self._validation_dataset(validation_data)
+            val = self._check_validation_data(validation_data)
             self.model_ = self._build_model(X, len(X), build_seed)
             self.peers_ = self.model_.peers
             self.history_ = {}
             self.n_iter_ = 0
         else:
-            val = self._validation_dataset(validation_data)
+            val = self._check_validation_data(validation_data)
             if len(X) != self.model_.n_samples:
                 self.model_.resize_sample_statistics(len(X))
 
         from ._ensemble import ForgetRateScheduler
 
         # On a warm start the peers and the optimizer (Adam's moments) go on.
-        # The training steps gather their batches from the arrays by position.
+        # The training and validation steps gather their batches from the
+        # arrays by position.
         train = self._batch_positions(len(X), shuffle_seed, self.n_iter_)
+        val_positions = None if val is None else self._batch_positions(len(val[0]))
         self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         if self.tau == "auto":
             scheduler = ForgetRateScheduler(
@@ -830,19 +821,22 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         else:
             scheduler = ForgetRateScheduler(float(self.tau), self.Tk, self.c)
         self.model_.set_training_arrays(X, y_enc, weights)
+        self.model_.set_validation_arrays(*(val or ()))
         try:
             with _quiet_retracing():
                 history = self.model_.fit(
                     train,
                     epochs=self.n_iter_ + epochs,
                     initial_epoch=self.n_iter_,
-                    validation_data=val,
+                    validation_data=val_positions,
                     callbacks=[scheduler, *self.callbacks_],
                     shuffle=False,  # the dataset shuffles itself, with a seed
                     verbose=self.verbose,
                 )
         finally:
-            self.model_.set_training_arrays()  # the fitted model keeps no copy of X
+            # The fitted model keeps no copy of the data.
+            self.model_.set_training_arrays()
+            self.model_.set_validation_arrays()
         logs = dict(history.history)
         # The exact rates set rather than their float32 image in the logs.
         self.tau_ = scheduler.tau

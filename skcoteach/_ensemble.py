@@ -59,6 +59,19 @@ def log_probabilities(outputs, kind):
     return tf.math.log(tf.clip_by_value(outputs, eps, 1.0))
 
 
+def _as_tensors(x, y, sample_weight):
+    """``(x, y, sample_weight)`` as tensors of one length, or ``()`` if ``x`` is None."""
+    if x is None:
+        return ()
+    arrays = tuple(tf.convert_to_tensor(a) for a in (x, y, sample_weight))
+    if len({int(a.shape[0]) for a in arrays}) != 1:
+        raise ValueError(
+            "x, y and sample_weight must have the same length, got "
+            f"{[int(a.shape[0]) for a in arrays]}."
+        )
+    return arrays
+
+
 class ForgetRateScheduler(keras.callbacks.Callback):
     """Set the ensemble's forget rate (and epoch) at the start of every epoch.
 
@@ -136,7 +149,8 @@ class PeerEnsemble(keras.Model):
     A training batch is either a tuple ``(x, y, sample_weight, index)`` or,
     after :meth:`set_training_arrays`, only the ``index`` of its samples: the
     step then gathers ``x``, ``y`` and ``sample_weight`` from the training
-    arrays itself.
+    arrays itself.  Likewise a validation batch is ``(x, y, sample_weight)``
+    or, after :meth:`set_validation_arrays`, the index of its samples.
 
     Parameters
     ----------
@@ -181,6 +195,7 @@ class PeerEnsemble(keras.Model):
         self.record_proba = int(record_proba)
         self.resize_sample_statistics(n_samples)
         self._training_arrays = ()  # see set_training_arrays
+        self._validation_arrays = ()  # see set_validation_arrays
         # One accumulator for every training log (the mean loss, each peer's
         # loss, the kept fraction): two variable updates per step instead of
         # one pair per log.
@@ -233,29 +248,39 @@ class PeerEnsemble(keras.Model):
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
         """
-        if x is None:
-            arrays = ()
-        else:
-            arrays = tuple(tf.convert_to_tensor(a) for a in (x, y, sample_weight))
-            if len({int(a.shape[0]) for a in arrays}) != 1:
-                raise ValueError(
-                    "x, y and sample_weight must have the same length, got "
-                    f"{[int(a.shape[0]) for a in arrays]}."
-                )
-        self._training_arrays = arrays
+        self._training_arrays = _as_tensors(x, y, sample_weight)
         if self.train_function is not None and not hasattr(self.train_function, "run_steps"):
             # Keras's own function captured the previous arrays when traced.
             self.train_function = None
 
+    def set_validation_arrays(self, x=None, y=None, sample_weight=None):
+        """Hold the validation set in memory, so that validation batches can be sample indices.
+
+        As :meth:`set_training_arrays`, for the batches :meth:`test_step`
+        receives.  Keras's test function captures the arrays when it is traced,
+        so it is traced again after every call.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, ...), default=None
+            Validation samples.  None releases the arrays held.
+        y : array-like of shape (n_samples,), default=None
+            Encoded labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+        """
+        self._validation_arrays = _as_tensors(x, y, sample_weight)
+        self.test_function = None
+
     @staticmethod
-    def _full_batch(data, arrays):
+    def _full_batch(data, arrays, kind="training"):
         """``data`` as ``(x, y, sample_weight, index)``, gathering an index batch from ``arrays``."""
         if isinstance(data, (tuple, list)):
             return data
         if not arrays:
             raise ValueError(
-                "The training batch holds only sample indices, but no training arrays are "
-                "set: call set_training_arrays(x, y, sample_weight) before fit."
+                f"The {kind} batch holds only sample indices, but no {kind} arrays are "
+                f"set: call set_{kind}_arrays(x, y, sample_weight) first."
             )
         return (*(tf.gather(a, data) for a in arrays), data)
 
@@ -361,7 +386,12 @@ class PeerEnsemble(keras.Model):
         )
 
     def test_step(self, data):
-        x, y, sample_weight = data
+        """Validation loss and accuracy of the peers' mean probabilities on a batch.
+
+        ``data`` is ``(x, y, sample_weight)``, or the index of the samples
+        (see :meth:`set_validation_arrays`).
+        """
+        x, y, sample_weight = self._full_batch(data, self._validation_arrays, "validation")[:3]
         probs = self(x, training=False)
         y = tf.cast(y, tf.int32)
         picked = tf.gather(probs, y, axis=1, batch_dims=1)

@@ -87,9 +87,8 @@ def test_validation_split_and_early_stopping_restore_best(digits):
     assert fitted_stop.stopped_epoch > 0 and stop.stopped_epoch == 0  # parameter untouched
     best = int(np.argmin(h["val_loss"]))
     X_val, y_val = X[-200:], y[-200:]
-    evaluated = clf.model_.evaluate(
-        clf._validation_dataset((X_val, y_val)), verbose=0, return_dict=True
-    )
+    clf.model_.set_validation_arrays(*clf._check_validation_data((X_val, y_val)))
+    evaluated = clf.model_.evaluate(clf._batch_positions(200), verbose=0, return_dict=True)
     assert evaluated["loss"] == pytest.approx(h["val_loss"][best], rel=1e-4)
     assert clf.sample_kept_.shape == (800,)  # the held-out samples are not trained on
 
@@ -336,6 +335,30 @@ def test_index_batches_need_training_arrays(digits):
         clf.model_.fit(positions, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match="same length"):
         clf.model_.set_training_arrays(X[:200], y[:100], np.ones(200))
+    with pytest.raises(ValueError, match="only sample indices, but no validation arrays"):
+        clf.model_.evaluate(positions, verbose=0)
+
+
+def test_validation_batches_by_index_or_tuple(digits):
+    import tensorflow as tf
+
+    X, y, _, _ = digits
+    A, B = (X[600:800], y[600:800]), (X[800:1000], y[800:1000])
+    clf = CoTeachingClassifier(tiny_mlp, warm_start=True, **FAST)
+    clf.fit(X[:600], y[:600], validation_data=A)
+    assert clf.model_._validation_arrays == ()  # the fitted model keeps no copy
+    # A warm start with other validation data reports on those (the test
+    # function is traced again, not left with the previous arrays).
+    clf.fit(X[:600], y[:600], validation_data=B)
+    X_b, y_b, w_b = clf._check_validation_data(B)
+    tuples = tf.data.Dataset.from_tensor_slices((X_b, y_b, w_b)).batch(64)
+    on_tuples = clf.model_.evaluate(tuples, verbose=0, return_dict=True)
+    assert clf.history_["val_loss"][-1] == pytest.approx(on_tuples["loss"], rel=1e-5)
+    assert clf.history_["val_accuracy"][-1] == pytest.approx(on_tuples["accuracy"], rel=1e-5)
+    assert clf.history_["val_loss"][-1] != pytest.approx(clf.history_["val_loss"][1], rel=1e-3)
+    clf.model_.set_validation_arrays(X_b, y_b, w_b)
+    on_index = clf.model_.evaluate(clf._batch_positions(200), verbose=0, return_dict=True)
+    assert on_index["loss"] == pytest.approx(on_tuples["loss"], rel=1e-5)
 
 
 def test_training_function_falls_back_to_keras(digits):
