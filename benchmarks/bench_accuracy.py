@@ -287,7 +287,7 @@ def report(results_dir):
         if r.get("n_keep", "round") != "round":
             variant += f", kept={r['n_keep']}"
         if r.get("tau_factor", 1.0) != 1.0:
-            variant += f", tau={r['tau_factor']:g} x the noise rate"
+            variant = variant.replace("tau=true", f"tau={r['tau_factor']:g} x true")
         groups.setdefault((r["epochs"], r["setting"], r["method"], variant), []).append(r)
     methods = ["standard", "coteaching", "coteaching_plus", "jocor"]
     lines = [
