@@ -254,16 +254,12 @@ def tf_loop(X, y, epochs, batch_size, tau, Tk, c=1.0, seed=0, hidden=256, lr=0.0
     batch = tf.Variable(0, dtype=tf.int64)
     keep = tf.Variable(1.0)
 
-    def logits(peer, x):
-        w1, b1, w2, b2 = peer
-        return tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2) + b2
-
     def train_batch(positions):
         x, t = tf.gather(data_x, positions), tf.gather(data_y, positions)
         size = tf.shape(positions)[0]
         k = tf.maximum(1, tf.cast(tf.round(keep * tf.cast(size, tf.float32)), tf.int32))
         with tf.GradientTape() as tape:
-            losses = [tf.nn.sparse_softmax_cross_entropy_with_logits(t, logits(p, x))
+            losses = [tf.nn.sparse_softmax_cross_entropy_with_logits(t, tf_mlp_logits(p, x))
                       for p in peers]
             picks = [tf.math.top_k(-tf.stop_gradient(loss), k).indices for loss in losses]
             total = (tf.reduce_mean(tf.gather(losses[0], picks[1]))
@@ -298,12 +294,17 @@ def tf_loop(X, y, epochs, batch_size, tau, Tk, c=1.0, seed=0, hidden=256, lr=0.0
     return peers, durations
 
 
-def tf_accuracy(peer, X, y):
-    """Test accuracy of one peer of :func:`tf_loop`."""
+def tf_mlp_logits(peer, x):
+    """Logits of one peer ``[W1, b1, W2, b2]`` of :func:`tf_loop`."""
     import tensorflow as tf
 
     w1, b1, w2, b2 = peer
-    logits = tf.matmul(tf.nn.relu(tf.matmul(X, w1) + b1), w2) + b2
+    return tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2) + b2
+
+
+def tf_accuracy(peer, X, y):
+    """Test accuracy of one peer of :func:`tf_loop`."""
+    logits = tf_mlp_logits(peer, X)
     return float(np.mean(np.argmax(logits.numpy(), axis=1) == y))
 
 

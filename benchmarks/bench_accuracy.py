@@ -283,11 +283,11 @@ def report(results_dir):
         return
     groups = {}
     for r in runs:
-        variant = f"tau={r.get('tau_mode', 'true')}, init={r.get('init', 'keras')}"
+        factor = r.get("tau_factor", 1.0)
+        tau_label = r.get("tau_mode", "true") if factor == 1.0 else f"{factor:g} x true"
+        variant = f"tau={tau_label}, init={r.get('init', 'keras')}"
         if r.get("n_keep", "round") != "round":
             variant += f", kept={r['n_keep']}"
-        if r.get("tau_factor", 1.0) != 1.0:
-            variant = variant.replace("tau=true", f"tau={r['tau_factor']:g} x true")
         groups.setdefault((r["epochs"], r["setting"], r["method"], variant), []).append(r)
     methods = ["standard", "coteaching", "coteaching_plus", "jocor"]
     lines = [
@@ -387,6 +387,8 @@ def main(argv=None):
     for p in (run, rep):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
     args = parser.parse_args(argv)
+    if args.command == "run" and args.tau == "auto" and args.tau_factor != 1.0:
+        parser.error("--tau-factor scales the true noise rate; it cannot be used with --tau auto")
     if args.command == "report":
         report(args.results)
         return

@@ -280,17 +280,13 @@ class _Worker:
             dt = time.perf_counter() - t0
             epochs = [durations]
             fitted = models
-        elif method == "tfloop":
+        elif method in ("tfloop", "torch"):  # loops without Keras, same arguments
+            if method == "tfloop":
+                loop, extra = B.tf_loop, ()
+            else:
+                loop, extra = B.torch_loop, (case["threads"],)
             t0 = time.perf_counter()
-            models, durations = B.tf_loop(X, y, E, bs, case["tau"], case["Tk"], case["c"], seed)
-            dt = time.perf_counter() - t0
-            epochs = [durations]
-            fitted = models
-        elif method == "torch":
-            t0 = time.perf_counter()
-            models, durations = B.torch_loop(
-                X, y, E, bs, case["tau"], case["Tk"], case["c"], seed, case["threads"]
-            )
+            models, durations = loop(X, y, E, bs, case["tau"], case["Tk"], case["c"], seed, *extra)
             dt = time.perf_counter() - t0
             epochs = [durations]
             fitted = models
