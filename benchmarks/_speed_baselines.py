@@ -226,10 +226,13 @@ def notebook_loop(factory, meta, X, y, epochs, batch_size, tau, Tk, c=1.0, seed=
 # Baseline: the same training as a minimal TensorFlow program
 # ----------------------------------------------------------------------------
 def tf_loop(X, y, epochs, batch_size, tau, Tk, c=1.0, seed=0, hidden=256, lr=0.001,
-            steps_per_call=16):
+            steps_per_call=16, select=True):
     """Co-teaching of two MLPs in plain TensorFlow; returns (weights, epoch durations).
 
     ``weights`` is a list of the two peers' ``[W1, b1, W2, b2]`` variables.
+    With ``select=False`` the two MLPs are trained side by side on every
+    sample of every batch (standard training, no selection, no cross update):
+    the least work any training of the two peers does per step.
     """
     import tensorflow as tf
 
@@ -261,9 +264,12 @@ def tf_loop(X, y, epochs, batch_size, tau, Tk, c=1.0, seed=0, hidden=256, lr=0.0
         with tf.GradientTape() as tape:
             losses = [tf.nn.sparse_softmax_cross_entropy_with_logits(t, tf_mlp_logits(p, x))
                       for p in peers]
-            picks = [tf.math.top_k(-tf.stop_gradient(loss), k).indices for loss in losses]
-            total = (tf.reduce_mean(tf.gather(losses[0], picks[1]))
-                     + tf.reduce_mean(tf.gather(losses[1], picks[0])))
+            if select:
+                picks = [tf.math.top_k(-tf.stop_gradient(loss), k).indices for loss in losses]
+                total = (tf.reduce_mean(tf.gather(losses[0], picks[1]))
+                         + tf.reduce_mean(tf.gather(losses[1], picks[0])))
+            else:
+                total = tf.reduce_mean(losses[0]) + tf.reduce_mean(losses[1])
         grads = tape.gradient(total, variables)
         t_step = step.assign_add(1.0)
         beta1_power, beta2_power = tf.pow(0.9, t_step), tf.pow(0.999, t_step)
