@@ -50,7 +50,7 @@ def test_smallest_mask_keeps_exactly_the_k_smallest(n_rows, batch, share, seed, 
     rng = np.random.RandomState(seed)
     scores = rng.randint(0, 4, (n_rows, batch)) if ties else rng.lognormal(size=(n_rows, batch))
     scores = scores.astype(np.float32)
-    k = int(round(share * batch))
+    k = round(share * batch)
     mask = rules.smallest_mask(tf.constant(scores), tf.constant(k)).numpy()
     assert mask.shape == scores.shape and mask.dtype == np.float32
     assert set(np.unique(mask)) <= {0.0, 1.0}
