@@ -1,0 +1,133 @@
+"""Smoke tests of the benchmark scripts on a small stand-in for MNIST.
+
+The README and ``benchmarks/README.md`` give commands for the scripts in
+``benchmarks/``; these tests run them end to end on a few hundred synthetic
+28x28 images (no real data needed), so that a change to the library or to a
+script that breaks a documented command fails here and not months later.
+"""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _module(name):
+    """Import ``benchmarks/<name>.py`` (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+def _run(script, *args, cwd):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def fake_mnist(tmp_path_factory):
+    """An ``mnist.npz`` of 768 + 256 learnable images: each class is a bright block."""
+    rng = np.random.RandomState(0)
+
+    def make(n):
+        y = rng.randint(0, 10, n)
+        x = rng.randint(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(y):
+            row, col = divmod(int(label), 5)
+            x[i, 14 * row : 14 * row + 10, 5 * col : 5 * col + 5] = 255
+        return x, y.astype(np.int64)
+
+    (x_train, y_train), (x_test, y_test) = make(768), make(256)
+    path = tmp_path_factory.mktemp("data") / "mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def test_tf_loop_trains_with_and_without_selection(fake_mnist):
+    B = _module("_speed_baselines")
+    with np.load(fake_mnist) as data:
+        X = data["x_train"].reshape(-1, 784).astype(np.float32) / 255.0
+        y = data["y_train"]
+    for select in (True, False):
+        peers, durations = B.tf_loop(X, y, 3, 64, 0.5, 10, seed=0, select=select)
+        assert len(durations) == 3
+        assert min(B.tf_accuracy(peer, X, y) for peer in peers) > 0.9
+
+
+def test_bench_floor_line_fit_and_arguments():
+    F = _module("bench_floor")
+    steps = [469, 118, 30]
+    a, b = F.line_fit(steps, [0.0007 * s + 0.5 for s in steps])
+    assert a == pytest.approx(0.0007) and b == pytest.approx(0.5)
+    for bad in (["--epochs", "1"], ["--repeats", "0"], ["--batch-sizes", "0"]):
+        with pytest.raises(SystemExit):
+            F.parse_args(bad)
+
+
+def test_bench_floor_command(fake_mnist, tmp_path):
+    out = tmp_path / "floor.json"
+    text = _run(
+        "bench_floor.py", "--data", fake_mnist, "--n-train", 768, "--batch-sizes", 128, 256,
+        "--epochs", 2, "--repeats", 1, "--out", out, cwd=tmp_path,
+    )
+    results = json.loads(out.read_text())
+    assert [row["batch_size"] for row in results["rows"]] == [128, 256]
+    for row in results["rows"]:
+        assert row["steps_per_epoch"] == -(-768 // row["batch_size"])
+        assert row["floor_epoch"] > 0
+        for program in ("lib", "tf_coteaching", "tf_plain"):
+            (fit,) = row["fits"][program]
+            assert len(fit["epochs"]) == 2
+            assert row[program]["steady_epoch"] == pytest.approx(fit["epochs"][1])
+    # The printed ratio is the steady epoch over the floor.
+    first = results["rows"][0]
+    ratio = first["lib"]["steady_epoch"] / first["floor_epoch"]
+    assert f"{ratio:6.2f}x" in text
+    assert results["report"] in text
+
+
+def test_bench_speed_report_of_the_recorded_run(tmp_path):
+    # --report recomputes every ratio from the raw timings of a saved run.
+    saved = tmp_path / "speed.json"
+    shutil.copy(BENCH / "results" / "speed.json", saved)
+    recorded = json.loads(saved.read_text())
+    text = _run("bench_speed.py", "--report", saved, cwd=tmp_path)
+    assert text.strip() == recorded["report"].strip()
+    for key in ("1a.fit_vs_plain", "3.fit_vs_torch", "4.predict", "7.fit_vs_floor"):
+        assert key in text
+
+
+def test_bench_accuracy_run_and_report(fake_mnist, tmp_path):
+    pytest.importorskip("matplotlib")
+    results = tmp_path / "results"
+    _run(
+        "bench_accuracy.py", "run", "--settings", "sym-50", "--methods", "standard",
+        "coteaching", "--epochs", 2, "--data", fake_mnist, "--results", results, cwd=tmp_path,
+    )
+    runs = sorted(p.name for p in results.glob("*.json"))
+    assert runs == ["sym-50_coteaching_seed1_ep2.json", "sym-50_standard_seed1_ep2.json"]
+    record = json.loads((results / "sym-50_coteaching_seed1_ep2.json").read_text())
+    assert [e["epoch"] for e in record["per_epoch"]] == [0, 1]
+    assert 0 <= record["label_precision_last"] <= 100
+    _run("bench_accuracy.py", "report", "--results", results, cwd=tmp_path)
+    table = (results / "accuracy.md").read_text()
+    assert "sym-50" in table
+    assert (results / "sym-50_ep2.png").stat().st_size > 0
