@@ -34,7 +34,10 @@ Baselines
     their partner's selection, and TensorFlow's fused Adam kernel.  It keeps
     no per-sample statistics and no logs.  What the library adds on top of it
     (model building from a factory, the update-rule interface, per-sample
-    statistics, logs, Keras's fit loop) is the library's overhead.
+    statistics, logs, Keras's fit loop) is the library's overhead.  With
+    ``select=False`` it trains both MLPs on every sample instead (no
+    ``top_k``, no cross update): ``bench_floor.py``'s bound on what any
+    TensorFlow program of two peers costs per step.
 ``torch_loop``
     Port of the training loop of the official PyTorch code
     (github.com/bhanML/Co-teaching, ``main.py`` ``train`` and ``loss.py``
