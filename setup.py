@@ -30,7 +30,7 @@ EXTRAS = {
         "pandas>=1.5",
         "pillow",
     ],
-    "benchmarks": ["matplotlib>=3.6", "psutil>=5"],
+    "benchmarks": ["matplotlib>=3.6"],
 }
 EXTRAS["dev"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
