@@ -58,6 +58,7 @@ sys.path.insert(0, str(HERE))
 
 import _speed_baselines as B  # noqa: E402
 from _machine import cpu_model, git  # noqa: E402
+from bench_speed import _load_data, _prepare, add_data_argument  # noqa: E402
 
 PROGRAMS = ("lib", "tf_coteaching", "tf_plain")
 
@@ -67,12 +68,7 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--data",
-        default=os.environ.get("SKCOTEACH_DATA", "/work/shared/data"),
-        help="mnist.npz or its directory (default: $SKCOTEACH_DATA or /work/shared/data; "
-        "if missing, skcoteach.datasets.load_mnist's own fallbacks are used)",
-    )
+    add_data_argument(p)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
     p.add_argument("--epochs", type=int, default=3, help="epochs per fit (>= 2; default 3)")
     p.add_argument("--repeats", type=int, default=2, help="fits per program and batch size")
@@ -89,16 +85,6 @@ def parse_args(argv=None):
     if args.repeats < 1 or min(args.batch_sizes) < 1:
         p.error("--repeats and --batch-sizes must be positive")
     return args
-
-
-def load_arrays(path, n_train):
-    """MNIST training images as float32 rows in [0, 1] and int64 labels."""
-    from skcoteach.datasets import load_mnist
-
-    (x, y), _ = load_mnist(path) if path and os.path.exists(path) else load_mnist()
-    X = x[:n_train].reshape(-1, 784).astype(np.float32)
-    X /= 255.0
-    return X, y[:n_train].astype(np.int64)
 
 
 def fit_library(X, y, batch_size, args):
@@ -140,7 +126,8 @@ def line_fit(steps, seconds):
 
 
 def measure(args, say):
-    X, y = load_arrays(args.data, args.n_train)
+    # bench_speed's loading and MLP preparation (float32 rows in [0, 1]).
+    X, y, _, _ = _prepare(_load_data(args.data), "mlp", args.n_train, 0)
     n = len(X)
     flops_epoch = n * B.mlp_training_flops()  # per peer; x2 below
     runs = {

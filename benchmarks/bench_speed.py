@@ -72,17 +72,22 @@ TARGETS = {
 # =============================================================================
 # Command line
 # =============================================================================
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
+def add_data_argument(parser):
+    """The ``--data`` option of the speed benchmarks (this script and ``bench_floor.py``)."""
+    parser.add_argument(
         "--data",
         default=os.environ.get("SKCOTEACH_DATA", "/work/shared/data"),
         help="mnist.npz or its directory (default: $SKCOTEACH_DATA or /work/shared/data; "
         "if missing, skcoteach.datasets.load_mnist's own fallbacks are used)",
     )
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_data_argument(p)
     p.add_argument("--epochs", type=int, default=None, help="MLP epochs (default 3; quick 1)")
     p.add_argument(
         "--cnn-epochs", type=int, default=None,
