@@ -11,14 +11,14 @@ the training loop does not change.  Every rule has the signature
 ``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``.
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
-``max(1, round(R(T) * batch))`` samples that peer B ranks smallest by its loss,
+``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
 and vice versa.  With ``P > 2`` peers, peer ``p`` is updated on the samples that
 the *mean* loss of the other ``P - 1`` peers ranks smallest; with two peers this
 is exactly the rule of the paper.
 
 ``"coteaching_plus"`` (Yu et al., ICML 2019): after ``init_epochs`` epochs of
 Co-teaching, only the samples on which the peers' predicted classes disagree
-are candidates; the cross update picks ``max(1, round(R(T) * n_disagree))`` of
+are candidates; the cross update picks ``max(1, floor(R(T) * n_disagree))`` of
 them.  A batch on which all peers agree on every sample gives a zero loss (no
 gradient), as in the authors' code after its first steps; with Adam the step
 still applies its momentum.  With ``P > 2`` peers, a sample is a candidate
@@ -26,7 +26,7 @@ when not all peers predict the same class.
 
 ``"jocor"`` (Wei et al., CVPR 2020): every sample gets the joint loss
 ``(1 - lambda) * (CE_1 + CE_2) + lambda * (KL(p1 || p2) + KL(p2 || p1))``; the
-``max(1, round(R(T) * batch))`` samples with the smallest joint loss are
+``max(1, floor(R(T) * batch))`` samples with the smallest joint loss are
 selected and both peers are trained together on its mean.  With ``P > 2``
 peers the cross-entropy term is ``2 / P`` times the sum over peers and the
 divergence term ``2 / (P (P - 1))`` times the sum over ordered pairs, which
@@ -39,6 +39,8 @@ be called eagerly (as the unit tests do) or inside a ``tf.function``.
 from typing import NamedTuple
 
 import tensorflow as tf
+
+from .schedules import KEEP_TOLERANCE
 
 __all__ = [
     "RULES",
@@ -94,10 +96,11 @@ def cross_entropy(log_probs, y):
 
 
 def n_keep(batch_size, keep_fraction):
-    """Number of samples kept in a batch: ``max(1, round(R * batch))``.
+    """Number of samples kept in a batch: ``max(1, floor(R * batch))``.
 
-    Computed in float64 so that it matches :func:`skcoteach.schedules.n_kept`
-    (Python's half-to-even rounding) bit for bit.
+    Rounded down as the official Co-teaching code, with the tolerance
+    :data:`skcoteach.schedules.KEEP_TOLERANCE`; computed in float64 so that it
+    matches :func:`skcoteach.schedules.n_kept` bit for bit.
 
     Parameters
     ----------
@@ -112,7 +115,10 @@ def n_keep(batch_size, keep_fraction):
         Between 1 and ``batch_size``.
     """
     size = tf.cast(batch_size, tf.float64)
-    k = tf.cast(tf.round(tf.cast(keep_fraction, tf.float64) * size), tf.int32)
+    if not tf.is_tensor(keep_fraction):  # a Python float: no detour through float32
+        keep_fraction = tf.constant(keep_fraction, tf.float64)
+    product = tf.cast(keep_fraction, tf.float64) * size + KEEP_TOLERANCE
+    k = tf.cast(tf.floor(product), tf.int32)
     return tf.clip_by_value(k, 1, tf.maximum(tf.cast(batch_size, tf.int32), 1))
 
 

@@ -12,9 +12,15 @@ Everything here is plain Python / NumPy so it can be unit-tested and plotted
 without TensorFlow.
 """
 
+import math
+
 import numpy as np
 
-__all__ = ["forget_rate", "keep_fraction", "forget_rate_schedule", "n_kept"]
+__all__ = ["forget_rate", "keep_fraction", "forget_rate_schedule", "n_kept", "KEEP_TOLERANCE"]
+
+#: Added to ``R * batch_size`` before rounding down, so that floating-point
+#: error (``0.7 * 100 == 69.99999999999999``) does not drop a sample.
+KEEP_TOLERANCE = 1e-9
 
 
 def forget_rate(epoch, tau, Tk, c=1.0):
@@ -101,10 +107,13 @@ def forget_rate_schedule(n_epochs, tau, Tk, c=1.0):
 
 
 def n_kept(batch_size, keep_fraction):
-    """Number of samples kept in a mini-batch: ``max(1, round(R * batch_size))``.
+    """Number of samples kept in a mini-batch: ``max(1, floor(R * batch_size))``.
 
-    Rounding is Python's (half to even), the same as ``tf.round`` used in the
-    compiled training step.
+    As the official Co-teaching code (``int(remember_rate * len(batch))``),
+    rounded down, with a tolerance of ``1e-9`` samples so that a product such
+    as ``0.7 * 100`` (``69.99999999999999`` in floating point) keeps 70, not
+    69.  The compiled training step computes the same number
+    (:func:`skcoteach.rules.n_keep`).
 
     Parameters
     ----------
@@ -122,7 +131,9 @@ def n_kept(batch_size, keep_fraction):
     --------
     >>> n_kept(128, 0.5)
     64
+    >>> n_kept(128, 0.2)  # 25.6 samples: 25 kept
+    25
     >>> n_kept(3, 0.1)
     1
     """
-    return int(min(batch_size, max(1, round(keep_fraction * batch_size))))
+    return int(min(batch_size, max(1, math.floor(keep_fraction * batch_size + KEEP_TOLERANCE))))

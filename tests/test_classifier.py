@@ -65,7 +65,7 @@ def test_history_records_schedule_and_losses(digits):
     ).fit(X, y, validation_data=(X_test, y_test))
     h = clf.history_
     assert h["forget_rate"] == pytest.approx([0.0, 0.2, 0.4, 0.4])
-    # 1000 samples in batches of 100: exactly round(0.8 * 100) kept at 0.2.
+    # 1000 samples in batches of 100: exactly floor(0.8 * 100) kept at 0.2.
     assert h["kept_fraction"] == pytest.approx([1.0, 0.8, 0.6, 0.6])
     for key in ("loss", "peer_0_loss", "peer_1_loss", "val_loss", "val_accuracy"):
         assert len(h[key]) == 4, key

@@ -64,7 +64,7 @@ def test_random_state_instance_and_none(digits):
 
 def test_batch_smaller_than_one_over_one_minus_tau_keeps_one(digits):
     X, y, _, _ = digits
-    # tau = 0.9, batches of 3: round(0.1 * 3) = 0, yet one sample is kept.
+    # tau = 0.9, batches of 3: floor(0.1 * 3) = 0, yet one sample is kept.
     clf = CoTeachingClassifier(tiny_mlp, tau=0.9, Tk=1, epochs=2, batch_size=3, random_state=0)
     clf.fit(X[:30], y[:30])
     assert clf.history_["kept_fraction"][1] == pytest.approx(1 / 3)

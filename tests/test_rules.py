@@ -22,7 +22,7 @@ def test_cross_entropy_picks_the_label():
 
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 5, 7, 10, 33, 128])
-@pytest.mark.parametrize("fraction", [1.0, 0.99, 0.9, 0.75, 0.55, 0.5, 0.2, 0.01])
+@pytest.mark.parametrize("fraction", [1.0, 0.99, 0.9, 0.75, 0.7, 1 - 0.3, 0.55, 0.5, 0.2, 0.01])
 def test_n_keep_matches_schedule_module(batch, fraction):
     assert int(rules.n_keep(batch, fraction)) == n_kept(batch, fraction)
 

@@ -45,14 +45,18 @@ def test_negative_epoch_rejected():
         (128, 1.0, 128),
         (128, 0.5, 64),
         (128, 0.8, 102),
-        (10, 0.55, 6),
+        (128, 0.2, 25),  # 25.6: rounded down, as the official code
+        (10, 0.55, 5),
         (1, 0.01, 1),
         (3, 0.1, 1),
         (5, 0.9, 4),
-        (7, 0.5, 4),
+        (7, 0.5, 3),
         (5, 0.5, 2),
+        (100, 0.7, 70),  # 0.7 * 100 == 69.99999999999999: the tolerance keeps 70
+        (100, 1 - 0.3, 70),
+        (10, 0.99, 9),
     ],
 )
 def test_n_kept(batch, fraction, expected):
-    # Halves round to even, as Python's round: 4.5 -> 4, 5.5 -> 6, 3.5 -> 4, 2.5 -> 2.
+    # Rounded down (4.5 -> 4, 5.5 -> 5, 3.5 -> 3), never below one sample.
     assert n_kept(batch, fraction) == expected
