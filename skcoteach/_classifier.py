@@ -178,6 +178,17 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         Number of epochs.
     batch_size : int, default=128
         Size of the mini-batches.
+    shuffle : bool or "once", default=True
+        Order in which every epoch visits the training samples.
+
+        - ``True``: a new random permutation every epoch.
+        - ``"once"``: one random permutation, drawn at the first ``fit`` and
+          reused by every epoch (also by warm starts and ``partial_fit``), so
+          every epoch sees the same mini-batches in the same order.
+        - ``False``: the order of ``X``.
+
+        The permutations are seeded by ``random_state``; they never depend
+        on TensorFlow's global seed.
     from_logits : bool or "auto", default="auto"
         Whether the peers output logits rather than probabilities.  "auto"
         reads the activation of the output layer (``softmax`` / ``sigmoid``:
@@ -281,6 +292,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         "optimizer": [str, type, HasMethods(["apply", "get_config"])],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean", StrOptions({"once"})],
         "from_logits": ["boolean", StrOptions({"auto"})],
         "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
         "callbacks": [list, None],
@@ -303,6 +315,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         optimizer="adam",
         epochs=50,
         batch_size=128,
+        shuffle=True,
         from_logits="auto",
         validation_split=0.0,
         callbacks=None,
@@ -322,6 +335,7 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.from_logits = from_logits
         self.validation_split = validation_split
         self.callbacks = callbacks
@@ -599,14 +613,15 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(classes, y).astype(np.int32)
 
-    def _batch_positions(self, n, shuffle_seed=None, first_epoch=0):
+    def _batch_positions(self, n, shuffle_seed=None, first_epoch=0, once=False):
         """Batches of the positions ``0 .. n - 1`` of the samples, one epoch long.
 
         Without ``shuffle_seed`` the positions are in order.  With it, the
         ``k``-th iteration over the dataset (Keras starts one per epoch) is
         epoch ``first_epoch + k``, in the order of a stateless shuffle seeded
         by ``(shuffle_seed, epoch)``: the order depends on the seed and the
-        epoch only, never on TensorFlow's global seed.
+        epoch only, never on TensorFlow's global seed.  With ``once=True``
+        every epoch uses the order of epoch 0, ``(shuffle_seed, 0)``.
 
         The length is declared, so Keras ends every epoch after exactly
         ``ceil(n / batch_size)`` batches even when that is not a multiple of
@@ -631,6 +646,10 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
 
         if shuffle_seed is None:
             positions = rows(tf.range(n, dtype=tf.int64))
+        elif once:
+            seed = tf.constant([shuffle_seed, 0], tf.int64)  # epoch 0's order, every epoch
+            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
+            positions = rows(order)
         else:
             # Counts the iterations over the dataset; the first one is first_epoch.
             epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
@@ -786,6 +805,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         build_seed, shuffle_seed = (int(s) for s in rng.randint(1, 2**31 - 1, size=2))
         if reset:
+            # The seed of the training order: a warm start or a partial_fit
+            # continues the first fit's stream of orders (or its one order).
+            self._shuffle_seed = shuffle_seed
+        shuffle_seed = getattr(self, "_shuffle_seed", shuffle_seed)
+        if reset:
             for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
                 if attr not in ("n_features_in_", "feature_names_in_"):  # set just now
                     delattr(self, attr)
@@ -807,7 +831,12 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         # On a warm start the peers and the optimizer (Adam's moments) go on.
         # The training and validation steps gather their batches from the
         # arrays by position.
-        train = self._batch_positions(len(X), shuffle_seed, self.n_iter_)
+        train = self._batch_positions(
+            len(X),
+            shuffle_seed if self.shuffle else None,
+            self.n_iter_,
+            once=self.shuffle == "once",
+        )
         val_positions = None if val is None else self._batch_positions(len(val[0]))
         self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         if self.tau == "auto":
