@@ -104,7 +104,15 @@ def official_schedule(n_epochs, lr=0.001, decay_start=80):
 
 
 def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
-    """Keras callback recording clean test accuracy (and label precision) per epoch."""
+    """Keras callback recording clean test accuracy (and label precision) per epoch.
+
+    For Co-teaching it also records, from the per-sample statistics of the
+    epoch: the label precision of the samples used for updates, the share of
+    the wrong labels that were used (``wrong_label_kept``), the mean loss of
+    the clean and of the wrong labels at their latest visit, and how well that
+    loss ranks the wrong labels above the clean ones (``loss_auc``, the area
+    under the ROC curve).
+    """
     import keras
 
     class Recorder(keras.callbacks.Callback):
@@ -121,31 +129,41 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
                 "peer_test_accuracy": [100 * np.mean(np.argmax(p, 1) == y_test) for p in probs],
             }
             if hasattr(self.model, "sample_statistics") and y_train_clean is not None:
-                kept = self.model.sample_statistics()["kept"]
+                stats = self.model.sample_statistics()
+                kept, loss = stats["kept"], stats["loss"]
                 clean = y_train_clean == y_train_noisy
                 record["label_precision"] = 100 * float(np.sum(kept * clean) / np.sum(kept))
+                if not clean.all():
+                    from sklearn.metrics import roc_auc_score
+
+                    record["wrong_label_kept"] = 100 * float(np.mean(kept[~clean]))
+                    record["clean_label_kept"] = 100 * float(np.mean(kept[clean]))
+                    record["loss_clean_mean"] = float(np.mean(loss[clean]))
+                    record["loss_wrong_mean"] = float(np.mean(loss[~clean]))
+                    record["loss_auc"] = float(roc_auc_score(~clean, loss))
             record.update({k: float(v) for k, v in (logs or {}).items()})
             self.records.append(record)
 
     return Recorder()
 
 
-def _keep_floor():
-    """Diagnostic: keep ``int(R * batch)`` samples as the official code, not ``round``.
+def _keep_round():
+    """Diagnostic: keep ``round(R * batch)`` samples, as skcoteach did before 0.x.
 
-    Replaces :func:`skcoteach.rules.n_keep` for the rest of the process (the
-    rules look it up when the training step is traced).
+    The library keeps ``max(1, floor(R * batch))``, as the official code.
+    This replaces :func:`skcoteach.rules.n_keep` for the rest of the process
+    (the rules look it up when the training step is traced).
     """
     import tensorflow as tf
 
     from skcoteach import rules
 
-    def n_keep_floor(batch_size, keep_fraction):
+    def n_keep_round(batch_size, keep_fraction):
         size = tf.cast(batch_size, tf.float64)
-        k = tf.cast(tf.floor(tf.cast(keep_fraction, tf.float64) * size), tf.int32)
+        k = tf.cast(tf.round(tf.cast(keep_fraction, tf.float64) * size), tf.int32)
         return tf.clip_by_value(k, 1, tf.maximum(tf.cast(batch_size, tf.int32), 1))
 
-    rules.n_keep = n_keep_floor
+    rules.n_keep = n_keep_round
 
 
 def run_one(
@@ -160,21 +178,27 @@ def run_one(
     co_lambda=0.95,
     init="keras",
     decay_start=80,
-    n_keep="round",
+    n_keep="floor",
     tau_factor=1.0,
+    shuffle="true",
+    dataset="mnist",
 ):
     """Train one method on one noise setting; write and return the record."""
     import keras
+    import tensorflow as tf
 
-    if n_keep == "floor":
-        _keep_floor()
+    if n_keep == "round":
+        _keep_round()
 
     from skcoteach import CoTeachingClassifier
-    from skcoteach.datasets import load_mnist
+    from skcoteach.datasets import load_fashion_mnist, load_mnist
     from skcoteach.noise import MNIST_ASYMMETRIC_MAPPING, make_label_noise
 
     kind, rate = SETTINGS[setting]
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_path)
+    if kind == "asymmetric" and dataset != "mnist":
+        raise ValueError("The asymmetric setting is MNIST's class mapping; use it with MNIST only.")
+    loader = load_mnist if dataset == "mnist" else load_fashion_mnist
+    (x_train, y_train), (x_test, y_test) = loader(data_path)
     X = x_train.reshape(len(x_train), -1).astype(np.float32) / 255.0
     X_test = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0
     mapping = MNIST_ASYMMETRIC_MAPPING if kind == "asymmetric" else None
@@ -196,7 +220,16 @@ def run_one(
         model.compile(
             optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy"
         )
-        model.fit(X, y_noisy, epochs=epochs, batch_size=128, callbacks=callbacks, verbose=verbose)
+        if shuffle == "once":  # one seeded permutation, visited in the same order every epoch
+            order = np.random.RandomState(seed).permutation(len(X))
+            data = tf.data.Dataset.from_tensor_slices((X[order], y_noisy[order])).batch(128)
+        else:  # a new permutation every epoch
+            data = (
+                tf.data.Dataset.from_tensor_slices((X, y_noisy))
+                .shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
+                .batch(128)
+            )
+        model.fit(data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     else:
         extra = {} if method == "coteaching" else {"strategy": method}
         if method == "jocor":
@@ -210,6 +243,7 @@ def run_one(
             optimizer__learning_rate=0.001,
             callbacks=callbacks,
             random_state=seed,
+            shuffle="once" if shuffle == "once" else True,
             verbose=verbose,
             **extra,
         )
@@ -230,6 +264,8 @@ def run_one(
         "decay_start": decay_start,
         "n_keep": n_keep,
         "tau_factor": tau_factor,
+        "shuffle": shuffle,
+        "dataset": dataset,
         "co_lambda": co_lambda if method == "jocor" else None,
         "actual_noise_rate": info.actual_noise_rate,
         "test_accuracy_last10": float(np.mean([r["test_accuracy"] for r in last])),
@@ -241,11 +277,14 @@ def run_one(
     }
     results_dir.mkdir(parents=True, exist_ok=True)
     variant = "" if (tau_mode, init) == ("true", "keras") else f"_{tau_mode}tau_{init}init"
-    if n_keep != "round":
+    if n_keep != "floor":
         variant += f"_{n_keep}keep"
     if tau_factor != 1.0:
         variant += f"_tau{tau_factor:g}x"
-    path = results_dir / f"{setting}_{method}{variant}_seed{seed}_ep{epochs}.json"
+    if shuffle != "true":
+        variant += f"_{shuffle}order"
+    prefix = "" if dataset == "mnist" else "fmnist_"
+    path = results_dir / f"{prefix}{setting}_{method}{variant}_seed{seed}_ep{epochs}.json"
     path.write_text(json.dumps(result, indent=1))
     print(
         f"{setting:8s} {method:16s} seed {seed} epochs {epochs} tau {tau:.3f}: test accuracy "
@@ -286,9 +325,12 @@ def report(results_dir):
         factor = r.get("tau_factor", 1.0)
         tau_label = r.get("tau_mode", "true") if factor == 1.0 else f"{factor:g} x true"
         variant = f"tau={tau_label}, init={r.get('init', 'keras')}"
-        if r.get("n_keep", "round") != "round":
-            variant += f", kept={r['n_keep']}"
-        groups.setdefault((r["epochs"], r["setting"], r["method"], variant), []).append(r)
+        if r.get("n_keep", "round") != "floor":  # runs before the switch to floor: round
+            variant += f", kept={r.get('n_keep', 'round')}"
+        if r.get("shuffle", "true") != "true":
+            variant += f", order={r['shuffle']}"
+        setting = r["setting"] if r.get("dataset", "mnist") == "mnist" else f"fmnist {r['setting']}"
+        groups.setdefault((r["epochs"], setting, r["method"], variant), []).append(r)
     methods = ["standard", "coteaching", "coteaching_plus", "jocor"]
     lines = [
         "| epochs | setting | method | variant | tau used | test accuracy (ours) | published | "
@@ -371,10 +413,24 @@ def main(argv=None):
     run.add_argument("--decay-start", type=int, default=80)
     run.add_argument(
         "--n-keep",
-        choices=["round", "floor"],
-        default="round",
-        help="samples kept per batch: round(R * batch) as skcoteach (default), or int(R * batch) "
-        "as the official code (a diagnostic that patches skcoteach.rules.n_keep)",
+        choices=["floor", "round"],
+        default="floor",
+        help="samples kept per batch: floor(R * batch) as skcoteach and the official code "
+        "(default), or round(R * batch) as skcoteach before (a diagnostic that patches "
+        "skcoteach.rules.n_keep)",
+    )
+    run.add_argument(
+        "--shuffle",
+        choices=["true", "once"],
+        default="true",
+        help="training order: a new permutation every epoch (true), or one seeded permutation "
+        "reused every epoch (once); for Co-teaching the estimator's shuffle parameter",
+    )
+    run.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion_mnist"],
+        default="mnist",
+        help="MNIST (default) or Fashion-MNIST (--data then names fashion_mnist.npz or its folder)",
     )
     run.add_argument(
         "--tau-factor",
@@ -409,6 +465,8 @@ def main(argv=None):
                     args.decay_start,
                     args.n_keep,
                     args.tau_factor,
+                    args.shuffle,
+                    args.dataset,
                 )
 
 
