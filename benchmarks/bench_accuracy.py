@@ -378,6 +378,68 @@ def report(results_dir):
         plt.close(fig)
 
 
+def _mean_std(values, digits=2):
+    """``"m ± s (n)"`` of ``values``, or ``"-"`` if there are none."""
+    if not values:
+        return "-"
+    text = f"{np.mean(values):.{digits}f}"
+    if len(values) > 1:
+        text += f" ± {np.std(values):.{digits}f} ({len(values)})"
+    return text
+
+
+def compare_order(results_dir, ramp=10):
+    """Markdown table: every run recorded with both training orders, side by side.
+
+    Rows are (data set, setting, method, tau factor); for each order the clean
+    test accuracy (mean of the last 10 epochs; mean ± std over seeds), the best
+    epoch's accuracy, the label precision of the samples used in the last
+    epoch, the share of the wrong labels used per epoch after the ramp-up
+    (epochs ``ramp`` and later, averaged), and the last epoch's ``loss_auc``
+    (how well the recorded per-sample loss ranks wrong labels above clean ones).
+    """
+    runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    cells = {}
+    for r in runs:
+        if "per_epoch" not in r or r.get("n_keep", "round") != "floor":
+            continue
+        key = (r.get("dataset", "mnist"), r["setting"], r["method"], r.get("tau_factor", 1.0))
+        cells.setdefault(key, {}).setdefault(r.get("shuffle", "true"), []).append(r)
+
+    def stats(rs):
+        wrong, auc = [], []
+        for r in rs:
+            after = [e for e in r["per_epoch"] if e["epoch"] >= ramp] or r["per_epoch"]
+            if "wrong_label_kept" in after[-1]:
+                wrong.append(np.mean([e["wrong_label_kept"] for e in after]))
+                auc.append(after[-1]["loss_auc"])
+        return [
+            _mean_std([r["test_accuracy_last10"] for r in rs]),
+            _mean_std([max(e["test_accuracy"] for e in r["per_epoch"]) for r in rs]),
+            _mean_std([r["label_precision_last"] for r in rs if r["label_precision_last"]], 1),
+            _mean_std(wrong, 1),
+            _mean_std(auc, 3),
+        ]
+
+    columns = ["accuracy", "best epoch", "label precision", "wrong labels used", "loss AUC"]
+    lines = [
+        "| data | setting | method | tau | "
+        + " | ".join(f"{c}, {o}" for c in columns for o in ("True", "once"))
+        + " |",
+        "|" + "---|" * (4 + 2 * len(columns)),
+    ]
+    for (dataset, setting, method, factor), orders in sorted(cells.items()):
+        if "true" not in orders or "once" not in orders:
+            continue
+        true, once = stats(orders["true"]), stats(orders["once"])
+        tau = "true rate" if factor == 1.0 else f"{factor:g} x rate"
+        values = [v for pair in zip(true, once) for v in pair]
+        lines.append(f"| {dataset} | {setting} | {method} | {tau} | " + " | ".join(values) + " |")
+    table = "\n".join(lines)
+    (results_dir / "order.md").write_text(table + "\n")
+    print(table)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -440,13 +502,19 @@ def main(argv=None):
         "to measure over- and under-estimated forget rates (default 1)",
     )
     rep = sub.add_parser("report", help="table and plots of the recorded runs")
-    for p in (run, rep):
+    order = sub.add_parser(
+        "compare-order", help="runs recorded with both training orders (--shuffle), side by side"
+    )
+    for p in (run, rep, order):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
     args = parser.parse_args(argv)
     if args.command == "run" and args.tau == "auto" and args.tau_factor != 1.0:
         parser.error("--tau-factor scales the true noise rate; it cannot be used with --tau auto")
     if args.command == "report":
         report(args.results)
+        return
+    if args.command == "compare-order":
+        compare_order(args.results)
         return
     for setting in args.settings:
         for method in args.methods:
