@@ -103,7 +103,74 @@ def official_schedule(n_epochs, lr=0.001, decay_start=80):
     return OfficialSchedule()
 
 
-def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
+#: Bins of the gap between two visits of a sample, in epochs (see test_recorder).
+GAP_BINS = (0.0, 0.5, 1.5, 2.0)
+
+
+class TrainingOrder:
+    """The estimator's training order, recorded for the diagnostics of the recorder.
+
+    Wraps ``CoTeachingClassifier._batch_positions`` for the rest of the
+    process to learn the seed of the training stream; :meth:`positions` then
+    rebuilds where each sample stood in the order of an epoch.  With
+    ``mode="batches"`` (a diagnostic) the training stream is replaced: the
+    mini-batches of one seeded permutation are fixed, as with
+    ``shuffle="once"``, but visited in a new order every epoch.
+    """
+
+    def __init__(self, mode, batch_size=128):
+        import tensorflow as tf
+
+        from skcoteach import CoTeachingClassifier
+
+        self.mode, self.batch_size, self.seed = mode, batch_size, None
+        original = CoTeachingClassifier._batch_positions
+        recorder = self
+
+        def batch_positions(clf, n, shuffle_seed=None, first_epoch=0, once=False):
+            if shuffle_seed is None:  # validation: in order
+                return original(clf, n, shuffle_seed, first_epoch, once)
+            recorder.seed, recorder.n = shuffle_seed, n
+            if mode != "batches":
+                return original(clf, n, shuffle_seed, first_epoch, once)
+            n_full = n // batch_size
+            epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
+            fixed = tf.constant(recorder.order(0))
+
+            def epoch_batches(_):
+                epoch = epoch_counter.assign_add(1)
+                rows = tf.reshape(fixed[: n_full * batch_size], (n_full, batch_size))
+                seed = tf.stack([tf.constant(shuffle_seed + 1, tf.int64), epoch])
+                rows = tf.random.experimental.stateless_shuffle(rows, seed)
+                batches = tf.data.Dataset.from_tensor_slices(rows)
+                if n_full * batch_size < n:
+                    batches = batches.concatenate(
+                        tf.data.Dataset.from_tensors(fixed[n_full * batch_size :])
+                    )
+                return batches
+
+            dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+            return dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+
+        CoTeachingClassifier._batch_positions = batch_positions
+
+    def order(self, epoch):
+        """Sample indices in the order of the epoch's permutation (``mode`` "true": per epoch)."""
+        import tensorflow as tf
+
+        seed = [self.seed, epoch if self.mode == "true" else 0]
+        return tf.random.experimental.stateless_shuffle(tf.range(self.n, dtype=tf.int64), seed).numpy()
+
+    def positions(self, epoch):
+        """Position of every sample in the epoch's training order, or None if unknown."""
+        if self.seed is None or self.mode == "batches":  # the batches' order is not rebuilt
+            return None
+        positions = np.empty(self.n, np.int64)
+        positions[self.order(epoch)] = np.arange(self.n)
+        return positions
+
+
+def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None, order=None):
     """Keras callback recording clean test accuracy (and label precision) per epoch.
 
     For Co-teaching it also records, from the per-sample statistics of the
@@ -111,7 +178,11 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
     the wrong labels that were used (``wrong_label_kept``), the mean loss of
     the clean and of the wrong labels at their latest visit, and how well that
     loss ranks the wrong labels above the clean ones (``loss_auc``, the area
-    under the ROC curve).
+    under the ROC curve).  With ``order`` (a :class:`TrainingOrder`), it also
+    records the share of the wrong and of the clean labels used, by the number
+    of epochs between the sample's visit in the previous epoch and in this one
+    (bins :data:`GAP_BINS`): with a new permutation every epoch that gap varies
+    from one step to two epochs; with one permutation it is always one epoch.
     """
     import keras
 
@@ -141,6 +212,18 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None):
                     record["loss_clean_mean"] = float(np.mean(loss[clean]))
                     record["loss_wrong_mean"] = float(np.mean(loss[~clean]))
                     record["loss_auc"] = float(roc_auc_score(~clean, loss))
+                    if order is not None and epoch >= 1 and order.positions(epoch) is not None:
+                        n_batches = -(-order.n // order.batch_size)
+                        now = order.positions(epoch) // order.batch_size
+                        before = order.positions(epoch - 1) // order.batch_size
+                        gap = np.digitize((n_batches - before + now) / n_batches, GAP_BINS[1:-1])
+                        for name, group in (("wrong", ~clean), ("clean", clean)):
+                            record[f"{name}_kept_by_gap"] = [
+                                100 * float(np.mean(kept[group & (gap == b)]))
+                                if np.any(group & (gap == b))
+                                else None
+                                for b in range(len(GAP_BINS) - 1)
+                            ]
             record.update({k: float(v) for k, v in (logs or {}).items()})
             self.records.append(record)
 
@@ -209,9 +292,10 @@ def run_one(
     if tau_mode == "auto":
         tau = "auto"
     factory = functools.partial(mlp, init=init)
+    order = TrainingOrder(shuffle) if method != "standard" else None
     callbacks = [
         official_schedule(epochs, decay_start=decay_start),
-        test_recorder(X_test, y_test, y_train, y_noisy),
+        test_recorder(X_test, y_test, y_train, y_noisy, order),
     ]
     start = time.perf_counter()
     if method == "standard":
@@ -243,7 +327,7 @@ def run_one(
             optimizer__learning_rate=0.001,
             callbacks=callbacks,
             random_state=seed,
-            shuffle="once" if shuffle == "once" else True,
+            shuffle={"true": True, "once": "once", "batches": True}[shuffle],
             verbose=verbose,
             **extra,
         )
@@ -483,10 +567,12 @@ def main(argv=None):
     )
     run.add_argument(
         "--shuffle",
-        choices=["true", "once"],
+        choices=["true", "once", "batches"],
         default="true",
         help="training order: a new permutation every epoch (true), or one seeded permutation "
-        "reused every epoch (once); for Co-teaching the estimator's shuffle parameter",
+        "reused every epoch (once), as the estimator's shuffle parameter; 'batches' (a "
+        "diagnostic, not for standard training): the mini-batches of one permutation, visited "
+        "in a new order every epoch",
     )
     run.add_argument(
         "--dataset",
@@ -508,6 +594,8 @@ def main(argv=None):
     for p in (run, rep, order):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
     args = parser.parse_args(argv)
+    if args.command == "run" and args.shuffle == "batches" and "standard" in args.methods:
+        parser.error("--shuffle batches is a diagnostic of the estimator's training stream")
     if args.command == "run" and args.tau == "auto" and args.tau_factor != 1.0:
         parser.error("--tau-factor scales the true noise rate; it cannot be used with --tau auto")
     if args.command == "report":
