@@ -1,0 +1,575 @@
+"""Find the training samples whose labels are most likely wrong.
+
+After :class:`~skcoteach.CoTeachingClassifier` has been fitted on noisy
+labels, three pieces of evidence speak about every training sample:
+
+* the peers' probability of its given label, ``predict_proba(X)``: the
+  networks trained with Co-teaching have learned little from the samples they
+  rejected, so a wrong label tends to get a small probability even though the
+  sample was in the training set;
+* ``sample_loss_``, the peers' cross-entropy with the given label at the
+  sample's last visit in training (``exp(-loss)`` is the geometric mean of
+  their probabilities of that label);
+* ``sample_kept_``, the share of the peers whose update used the sample in the
+  last epoch.
+
+:func:`find_label_issues` combines them into one *label quality* score per
+sample (:func:`label_quality_scores`, lower means more likely mislabelled) and
+flags a number of samples **estimated from the data**, by confident learning
+(Northcutt, Jiang and Chuang, JAIR 2021) on the peers' probabilities
+(:func:`num_label_issues`), not set by ``tau``: how many samples each peer
+rejects per mini-batch follows ``tau`` whatever the data, so
+``sample_kept_ == 0`` alone is no count of label errors.
+
+The names follow cleanlab's ``cleanlab.filter.find_label_issues``: a boolean
+mask by default, indices ranked worst first with
+``return_indices_ranked_by``.  The functions ending in ``_from_arrays`` and
+the scores work on plain arrays, without TensorFlow.
+
+References
+----------
+C. G. Northcutt, L. Jiang and I. L. Chuang, "Confident Learning: Estimating
+Uncertainty in Dataset Labels", Journal of Artificial Intelligence Research
+70, 2021.
+"""
+
+import math
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .noise import estimate_noise_rate
+
+__all__ = [
+    "find_label_issues",
+    "find_label_issues_from_arrays",
+    "label_quality_scores",
+    "num_label_issues",
+]
+
+FILTERS = ("low_label_quality", "confident_learning", "both")
+RANKINGS = ("label_quality", "self_confidence")
+#: Probabilities this far outside [0, 1] (float32 rounding) are clipped, not rejected.
+_PROBA_TOL = 1e-6
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+def _check_pred_probs(labels, pred_probs):
+    """Return ``labels`` (int64) and ``pred_probs`` (float64) as new arrays, or raise."""
+    pred_probs = np.array(pred_probs, dtype=np.float64)
+    if pred_probs.ndim != 2 or pred_probs.shape[1] < 2:
+        raise ValueError(
+            "pred_probs must have shape (n_samples, n_classes) with n_classes >= 2; "
+            f"got an array of shape {pred_probs.shape}."
+        )
+    if not np.isfinite(pred_probs).all() or (pred_probs < -_PROBA_TOL).any() or (
+        pred_probs > 1 + _PROBA_TOL
+    ).any():
+        raise ValueError("pred_probs must hold probabilities in [0, 1], without NaN.")
+    np.clip(pred_probs, 0.0, 1.0, out=pred_probs)  # float32 rounding of a softmax
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != pred_probs.shape[0]:
+        raise ValueError(
+            f"labels must have shape ({pred_probs.shape[0]},) to match pred_probs "
+            f"of shape {pred_probs.shape}; got {labels.shape}."
+        )
+    if labels.size == 0:
+        raise ValueError("labels must contain at least one sample; got an empty array.")
+    n_classes = pred_probs.shape[1]
+    if (
+        labels.dtype.kind not in "iu"
+        or labels.min() < 0
+        or labels.max() >= n_classes
+    ):
+        raise ValueError(
+            f"labels must be integers in [0, {n_classes}) indexing the columns of "
+            "pred_probs (encode other labels with the classifier's classes_, "
+            "or use find_label_issues with the fitted estimator)."
+        )
+    return labels.astype(np.int64), pred_probs
+
+
+def _check_statistic(values, name, n_samples, low, high):
+    """Return a per-sample statistic as a new float64 array (NaN: not recorded)."""
+    if values is None:
+        return np.full(n_samples, np.nan)
+    values = np.array(values, dtype=np.float64)
+    if values.shape != (n_samples,):
+        raise ValueError(
+            f"{name} must have shape ({n_samples},), one value per sample; "
+            f"got an array of shape {values.shape}."
+        )
+    recorded = values[~np.isnan(values)]
+    if ((recorded < low) | (recorded > high)).any():
+        raise ValueError(
+            f"{name} must lie in [{low}, {high}] (NaN where not recorded); "
+            f"got values from {recorded.min()} to {recorded.max()}."
+        )
+    return values
+
+
+def _check_option(value, name, options):
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}; got {value!r}.")
+
+
+# --------------------------------------------------------------------------
+# Array functions
+# --------------------------------------------------------------------------
+def label_quality_scores(labels, pred_probs, *, sample_loss=None, sample_kept=None):
+    """Label quality of every sample: lower means more likely mislabelled.
+
+    The score of sample ``i`` with given label ``k`` is
+
+    ``sqrt(pred_probs[i, k] * exp(-sample_loss[i])) * (1 + sample_kept[i]) / 2``:
+
+    the geometric mean of the final peers' probability of the given label and
+    of the peers' probability of it during training (``exp(-loss)``), halved
+    when every peer rejected the sample in the last epoch.  Where a statistic
+    is missing (``None`` or NaN, e.g. the samples held out by
+    ``validation_split``) its factor is left out, so the score of a sample
+    without training statistics is ``pred_probs[i, k]``.
+
+    The probabilities vary over orders of magnitude between correctly and
+    wrongly labelled samples; ``sample_kept`` mostly orders near ties.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given labels, encoded as ``0 .. n_classes - 1`` (column indices of
+        ``pred_probs``).
+    pred_probs : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities, e.g. ``CoTeachingClassifier.predict_proba``.
+    sample_loss : array-like of shape (n_samples,), default=None
+        Non-negative cross-entropy of each sample with its given label during
+        training (``CoTeachingClassifier.sample_loss_``); NaN where not recorded.
+    sample_kept : array-like of shape (n_samples,), default=None
+        Share in [0, 1] of the peers whose update used the sample in the last
+        epoch (``CoTeachingClassifier.sample_kept_``); NaN where not recorded.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Scores in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match, ``labels`` are not column indices of
+        ``pred_probs``, or a value is outside its range.
+
+    Examples
+    --------
+    >>> from skcoteach.label_issues import label_quality_scores
+    >>> proba = [[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]
+    >>> label_quality_scores([0, 1, 1], proba).round(2)
+    array([0.9, 0.8, 0.3])
+    >>> label_quality_scores([0, 1, 1], proba, sample_kept=[1, 1, 0]).round(2)
+    array([0.9 , 0.8 , 0.15])
+    """
+    labels, pred_probs = _check_pred_probs(labels, pred_probs)
+    n = labels.size
+    loss = _check_statistic(sample_loss, "sample_loss", n, 0.0, np.inf)
+    kept = _check_statistic(sample_kept, "sample_kept", n, 0.0, 1.0)
+    scores = pred_probs[np.arange(n), labels]
+    has_loss = ~np.isnan(loss)
+    scores[has_loss] = np.sqrt(scores[has_loss] * np.exp(-loss[has_loss]))
+    has_kept = ~np.isnan(kept)
+    scores[has_kept] *= (1.0 + kept[has_kept]) / 2.0
+    return scores
+
+
+def num_label_issues(labels, pred_probs):
+    """Number of wrong labels estimated by confident learning.
+
+    The calibrated off-diagonal count of the confident joint
+    (:func:`skcoteach.noise.estimate_noise_rate` times the number of samples,
+    rounded): a sample with given label ``i`` counts as truly of class ``j``
+    when its probability of ``j`` reaches ``t_j``, the mean probability of
+    ``j`` over the samples labelled ``j``; the counts of each given label are
+    rescaled to the number of samples with that label.  This is
+    ``cleanlab.count.num_label_issues(..., estimation_method=
+    "off_diagonal_calibrated")``.
+
+    The count depends on the data only: on correctly labelled data the
+    probabilities of the given labels are high everywhere and the count is
+    close to 0.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given labels, encoded as ``0 .. n_classes - 1``.
+    pred_probs : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities from a model that has not memorised the
+        wrong labels (out-of-sample, or trained with Co-teaching).
+
+    Returns
+    -------
+    int
+        Estimated number of wrong labels, between 0 and ``n_samples``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or ``labels`` are not column indices of
+        ``pred_probs``.
+
+    Examples
+    --------
+    >>> from skcoteach.label_issues import num_label_issues
+    >>> proba = [[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9], [0.95, 0.05]]
+    >>> num_label_issues([0, 0, 1, 1, 1], proba)  # the last label looks wrong
+    1
+    """
+    labels, pred_probs = _check_pred_probs(labels, pred_probs)
+    return int(round(estimate_noise_rate(labels, pred_probs) * labels.size))
+
+
+def _confident_off_diagonal(labels, pred_probs):
+    """Mask of the samples in the off-diagonal of the confident joint."""
+    n_classes = pred_probs.shape[1]
+    counts = np.bincount(labels, minlength=n_classes)
+    sums = np.bincount(labels, weights=pred_probs[np.arange(labels.size), labels],
+                       minlength=n_classes)
+    thresholds = np.divide(sums, counts, out=np.full(n_classes, np.inf), where=counts > 0)
+    confident = pred_probs >= thresholds
+    guess = np.argmax(np.where(confident, pred_probs, -np.inf), axis=1)
+    return confident.any(axis=1) & (guess != labels)
+
+
+def find_label_issues_from_arrays(
+    labels,
+    pred_probs,
+    *,
+    sample_loss=None,
+    sample_kept=None,
+    filter_by="low_label_quality",
+    return_indices_ranked_by=None,
+):
+    """Flag likely label errors from probabilities and training statistics.
+
+    The array version of :func:`find_label_issues`, for probabilities and
+    statistics already at hand (no TensorFlow needed).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Given labels, encoded as ``0 .. n_classes - 1``.
+    pred_probs : array-like of shape (n_samples, n_classes)
+        Predicted class probabilities.
+    sample_loss : array-like of shape (n_samples,), default=None
+        Training loss of each sample with its given label; NaN where not
+        recorded.  See :func:`label_quality_scores`.
+    sample_kept : array-like of shape (n_samples,), default=None
+        Share of the peers that used each sample in the last epoch; NaN where
+        not recorded.
+    filter_by : {"low_label_quality", "confident_learning", "both"}, \
+default="low_label_quality"
+        Which samples are flagged; in every case their number comes from the
+        data.
+
+        - ``"low_label_quality"``: the :func:`num_label_issues` samples with
+          the lowest :func:`label_quality_scores` (cleanlab's
+          ``"low_self_confidence"`` with this score).
+        - ``"confident_learning"``: the samples in the off-diagonal of the
+          confident joint of ``pred_probs``: the given label's probability is
+          below the class's threshold and another class's probability reaches
+          its threshold (cleanlab's ``"confident_learning"``).  Ignores the
+          training statistics; usually a little fewer samples.
+        - ``"both"``: flagged by both rules, the most conservative choice.
+    return_indices_ranked_by : {None, "label_quality", "self_confidence"}, \
+default=None
+        ``None`` returns a boolean mask.  Otherwise the indices of the flagged
+        samples are returned, worst first, ordered by
+        :func:`label_quality_scores` (``"label_quality"``) or by the
+        probability of the given label alone (``"self_confidence"``).
+
+    Returns
+    -------
+    ndarray
+        A boolean mask of shape (n_samples,), ``True`` for flagged samples; or,
+        with ``return_indices_ranked_by``, their int indices, worst first.
+
+    Raises
+    ------
+    ValueError
+        For inconsistent shapes, labels that are not column indices, values
+        out of range or an unknown option.
+
+    See Also
+    --------
+    find_label_issues : The same from a fitted estimator and its data.
+
+    Examples
+    --------
+    >>> from skcoteach.label_issues import find_label_issues_from_arrays
+    >>> proba = [[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9], [0.95, 0.05]]
+    >>> find_label_issues_from_arrays([0, 0, 1, 1, 1], proba)
+    array([False, False, False, False,  True])
+    >>> find_label_issues_from_arrays([0, 0, 1, 1, 1], proba,
+    ...                               return_indices_ranked_by="label_quality")
+    array([4])
+    """
+    _check_option(filter_by, "filter_by", FILTERS)
+    _check_option(return_indices_ranked_by, "return_indices_ranked_by", (None, *RANKINGS))
+    labels, pred_probs = _check_pred_probs(labels, pred_probs)
+    scores = label_quality_scores(
+        labels, pred_probs, sample_loss=sample_loss, sample_kept=sample_kept
+    )
+    n = labels.size
+    mask = np.zeros(n, dtype=bool)
+    if filter_by in ("low_label_quality", "both"):
+        # Ties broken by position, so that the result is reproducible.
+        mask[np.argsort(scores, kind="stable")[: num_label_issues(labels, pred_probs)]] = True
+    if filter_by in ("confident_learning", "both"):
+        off_diagonal = _confident_off_diagonal(labels, pred_probs)
+        mask = off_diagonal if filter_by == "confident_learning" else mask & off_diagonal
+    if return_indices_ranked_by is None:
+        return mask
+    return _rank(np.flatnonzero(mask), labels, pred_probs, scores, return_indices_ranked_by)
+
+
+def _rank(indices, labels, pred_probs, scores, ranked_by):
+    """``indices`` sorted worst first by the chosen score (ties by position)."""
+    key = scores if ranked_by == "label_quality" else pred_probs[np.arange(labels.size), labels]
+    return indices[np.argsort(key[indices], kind="stable")]
+
+
+# --------------------------------------------------------------------------
+# From a fitted estimator
+# --------------------------------------------------------------------------
+def _unwrap(estimator, X):
+    """The final estimator of a Pipeline and ``X`` transformed by the steps before it."""
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(estimator, Pipeline):
+        X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    return estimator, X
+
+
+def _encode_labels(y, classes):
+    """Positions of the labels ``y`` in ``classes``, or a ValueError for unknown labels."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of labels; got an array of shape {y.shape}.")
+    classes = np.asarray(classes)
+    order = np.argsort(classes, kind="stable")
+    try:
+        pos = np.searchsorted(classes[order], y)
+    except TypeError as exc:
+        raise ValueError(
+            f"y holds labels that cannot be compared with the classes "
+            f"{classes.tolist()} of the estimator ({exc})."
+        ) from exc
+    pos = np.clip(pos, 0, classes.size - 1)
+    encoded = order[pos]
+    unknown = classes[encoded] != y
+    if unknown.any():
+        raise ValueError(
+            f"y contains labels {np.unique(y[unknown]).tolist()} that are not among "
+            f"the classes {classes.tolist()} the estimator was fitted on."
+        )
+    return encoded.astype(np.int64)
+
+
+def _training_statistics(estimator, n_samples, training_statistics):
+    """``sample_loss_`` and ``sample_kept_`` aligned with the ``n_samples`` rows of X.
+
+    Rows without statistics (samples held out by ``validation_split``) get NaN.
+    """
+    missing = np.full(n_samples, np.nan)
+    if training_statistics is False:
+        return missing, missing
+    loss = getattr(estimator, "sample_loss_", None)
+    kept = getattr(estimator, "sample_kept_", None)
+    if loss is None or kept is None:
+        if training_statistics is True:
+            raise ValueError(
+                f"{type(estimator).__name__} has no sample_loss_ and sample_kept_; "
+                "use training_statistics='auto' or False."
+            )
+        return missing, missing
+    n_recorded = len(loss)
+    if n_recorded == n_samples:
+        return np.array(loss, dtype=np.float64), np.array(kept, dtype=np.float64)
+    split = getattr(estimator, "validation_split", 0.0) or 0.0
+    if split > 0 and n_recorded == n_samples - math.ceil(split * n_samples):
+        # Keras's split: the statistics cover the first samples of X.
+        loss_all, kept_all = missing.copy(), missing.copy()
+        loss_all[:n_recorded] = loss
+        kept_all[:n_recorded] = kept
+        return loss_all, kept_all
+    raise ValueError(
+        f"X has {n_samples} samples, but the estimator recorded training statistics "
+        f"for {n_recorded}"
+        + (f" (validation_split={split})" if split else "")
+        + ": pass the data and labels the estimator was fitted on, in the same "
+        "order, or training_statistics=False to use its probabilities only "
+        "(e.g. for data it was not trained on)."
+    )
+
+
+def find_label_issues(
+    estimator,
+    X,
+    y,
+    *,
+    filter_by="low_label_quality",
+    return_indices_ranked_by=None,
+    as_frame=False,
+    training_statistics="auto",
+):
+    """Find the samples whose given labels are most likely wrong.
+
+    Combines the fitted peers' probabilities ``estimator.predict_proba(X)``
+    with the training record ``sample_loss_`` and ``sample_kept_`` into a
+    label quality score (:func:`label_quality_scores`) and flags as many
+    samples as confident learning estimates to be mislabelled
+    (:func:`num_label_issues`).  How many are flagged therefore comes from the
+    data, not from ``tau``: on correctly labelled data almost nothing is.
+
+    The estimator does not keep its training data: pass ``X`` and the (noisy)
+    labels ``y`` it was fitted on again, in the same order.
+
+    Parameters
+    ----------
+    estimator : CoTeachingClassifier or Pipeline
+        A fitted :class:`~skcoteach.CoTeachingClassifier`, or a fitted
+        :class:`~sklearn.pipeline.Pipeline` ending in one (``X`` is then
+        transformed by the steps before it).  Any fitted classifier with
+        ``classes_`` and ``predict_proba`` works too, from its probabilities
+        alone.
+    X : array-like of shape (n_samples, ...)
+        The training samples, as given to ``fit``.
+    y : array-like of shape (n_samples,)
+        Their given (possibly wrong) labels, as given to ``fit``: any labels
+        among ``estimator.classes_``.
+    filter_by : {"low_label_quality", "confident_learning", "both"}, \
+default="low_label_quality"
+        Which samples are flagged (see :func:`find_label_issues_from_arrays`).
+        The default flags the :func:`num_label_issues` samples with the lowest
+        label quality.
+    return_indices_ranked_by : {None, "label_quality", "self_confidence"}, \
+default=None
+        ``None`` returns a boolean mask.  Otherwise the indices of the flagged
+        samples, worst first, by :func:`label_quality_scores` or by the
+        probability of the given label alone.
+    as_frame : bool, default=False
+        Return a :class:`pandas.DataFrame` of the flagged samples instead,
+        worst first (ordered by ``return_indices_ranked_by``, by default
+        ``"label_quality"``), with columns ``index`` (position in ``X``),
+        ``given_label``, ``suggested_label`` (the peers' most probable class),
+        ``label_quality``, ``sample_loss`` and ``sample_kept`` (NaN where not
+        recorded).  Requires pandas.
+    training_statistics : {"auto", True, False}, default="auto"
+        Whether to use ``sample_loss_`` and ``sample_kept_``.  ``"auto"`` uses
+        them when the estimator has them and they match ``X``: one per sample,
+        or, after a fit with ``validation_split``, one per sample of the first
+        ``n - ceil(validation_split * n)`` (the held-out last samples are then
+        judged from their probabilities only).  ``True`` requires them;
+        ``False`` ignores them, e.g. to look for issues in data the estimator
+        was not trained on.
+
+    Returns
+    -------
+    ndarray or pandas.DataFrame
+        A boolean mask of shape (n_samples,) (``True``: likely mislabelled);
+        with ``return_indices_ranked_by``, the flagged indices worst first;
+        with ``as_frame=True``, a DataFrame with one row per flagged sample.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If ``y`` has labels not in ``classes_``, ``X`` and ``y`` differ in
+        length, the training statistics do not match ``X``, or an option is
+        unknown.
+    ImportError
+        If ``as_frame=True`` and pandas is not installed.
+
+    See Also
+    --------
+    find_label_issues_from_arrays : The same from arrays.
+    label_quality_scores : The score used for ranking.
+
+    Notes
+    -----
+    The probabilities and losses are *in-sample*: those of networks trained
+    on these samples.  Co-teaching keeps the large-loss samples out of the
+    updates, so the networks do not memorise most wrong labels -- as long as
+    ``tau`` is not far below the noise rate.  With ``tau`` too small the
+    peers learn part of the wrong labels, and those are neither counted nor
+    ranked low: fewer issues are found (``tau="auto"`` avoids this).  With
+    the update rule ``"coteaching_plus"``, ``sample_kept_`` is 0 for most
+    samples the peers agree on; the score depends mainly on the probabilities
+    and is hardly affected.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skcoteach import CoTeachingClassifier
+    >>> from skcoteach.label_issues import find_label_issues
+    >>> from skcoteach.noise import make_label_noise
+    >>> X, y = load_digits(return_X_y=True)
+    >>> y_noisy = make_label_noise(y, 0.3, random_state=0)
+    >>> clf = CoTeachingClassifier(tau="auto", epochs=30, random_state=0)
+    >>> clf = clf.fit(X / 16, y_noisy)
+    >>> issues = find_label_issues(clf, X / 16, y_noisy, as_frame=True)
+    >>> list(issues.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['index', 'given_label', 'suggested_label', 'label_quality',
+     'sample_loss', 'sample_kept']
+    """
+    _check_option(filter_by, "filter_by", FILTERS)
+    _check_option(return_indices_ranked_by, "return_indices_ranked_by", (None, *RANKINGS))
+    if training_statistics not in ("auto", True, False):
+        raise ValueError(
+            "training_statistics must be 'auto', True or False; "
+            f"got {training_statistics!r}."
+        )
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas is usually there
+            raise ImportError(
+                "as_frame=True requires pandas: pip install pandas "
+                "(or use the default mask / return_indices_ranked_by)."
+            ) from exc
+    check_is_fitted(estimator)
+    estimator, X = _unwrap(estimator, X)
+    check_is_fitted(estimator)
+    labels = _encode_labels(y, estimator.classes_)
+    n_samples = len(X)
+    if labels.size != n_samples:
+        raise ValueError(
+            f"X and y must have the same number of samples; got {n_samples} and "
+            f"{labels.size}."
+        )
+    loss, kept = _training_statistics(estimator, n_samples, training_statistics)
+    pred_probs = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    mask = find_label_issues_from_arrays(
+        labels, pred_probs, sample_loss=loss, sample_kept=kept, filter_by=filter_by
+    )
+    if return_indices_ranked_by is None and not as_frame:
+        return mask
+    scores = label_quality_scores(labels, pred_probs, sample_loss=loss, sample_kept=kept)
+    ranked = _rank(
+        np.flatnonzero(mask), labels, pred_probs, scores,
+        return_indices_ranked_by or "label_quality",
+    )
+    if not as_frame:
+        return ranked
+    classes = np.asarray(estimator.classes_)
+    return pd.DataFrame(
+        {
+            "index": ranked,
+            "given_label": classes[labels[ranked]],
+            "suggested_label": classes[np.argmax(pred_probs[ranked], axis=1)],
+            "label_quality": scores[ranked],
+            "sample_loss": loss[ranked],
+            "sample_kept": kept[ranked],
+        }
+    )
