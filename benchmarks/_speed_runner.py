@@ -72,7 +72,9 @@ class WorkerProc:
         """Stop the worker; return (its self-reported, its wait4) max RSS in kB."""
         own = None
         try:
-            own = self.call(cmd="exit")["maxrss_kb"]
+            # .get: after a failed phase the answer read may be that of an earlier command
+            # (the RSS phase sends all its fits before reading), not the exit's.
+            own = self.call(cmd="exit").get("maxrss_kb")
         except (WorkerError, BrokenPipeError, OSError):
             pass
         try:
