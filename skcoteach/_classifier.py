@@ -1,107 +1,31 @@
 """The scikit-learn estimator: :class:`CoTeachingClassifier`.
 
+``fit`` is a short list of named steps; the work is done by the private
+modules ``_params`` (routed parameters), ``_validation`` (the data),
+``_build`` (the peers and their compiled ensemble), ``_training`` (what runs
+around Keras's training loop) and ``_persistence`` (pickling).
+
 This module imports neither TensorFlow nor Keras at import time; they are
 imported when a model is first built or loaded (``import tensorflow`` alone
 takes seconds).
 """
 
-import contextlib
-import copy
-import inspect
-import logging
 import numbers
-import os
-import random
-import tempfile
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state, compute_sample_weight
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from . import _validation
+from ._compat import HasMethods, Interval, StrOptions, import_keras, validate_params
+from ._params import RoutedParamsMixin, check_names, routed
+from ._persistence import KerasPickleMixin
 
 __all__ = ["CoTeachingClassifier"]
 
-#: Prefixes of the parameters routed to the model factory and the optimizer.
-ROUTED_PREFIXES = ("model__", "optimizer__", "strategy__")
 
-
-def _keras():
-    """Import Keras with the TensorFlow backend, or explain why not."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        raise ImportError(
-            "skcoteach needs Keras's TensorFlow backend, but KERAS_BACKEND="
-            f"{keras.backend.backend()!r}. Set the environment variable "
-            "KERAS_BACKEND=tensorflow before importing keras."
-        )
-    return keras
-
-
-@contextlib.contextmanager
-def _seeded(seed):
-    """Make Python, NumPy and Keras draw from ``seed``, then restore them.
-
-    Keras layers seed their initializers and dropout from Python's ``random``
-    module and from Keras's global ``SeedGenerator``; both, and NumPy's global
-    state, are put back as they were, so the caller's random state is not
-    changed.  TensorFlow's global seed is never touched.
-    """
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-
-    key = seed_generator.GLOBAL_SEED_GENERATOR
-    saved = random.getstate(), np.random.get_state(), global_state.get_global_attribute(key)
-    random.seed(seed)
-    np.random.seed(seed)
-    global_state.set_global_attribute(key, seed_generator.SeedGenerator(seed))
-    try:
-        yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-        global_state.set_global_attribute(key, saved[2])
-
-
-class _KerasRetracingFilter(logging.Filter):
-    """Drop TensorFlow's "triggered tf.function retracing" warning about Keras's trainer.
-
-    Every new estimator (each fit of a grid search, each cross-validation fold)
-    builds new peers, so Keras traces new training and prediction functions;
-    TensorFlow counts these by their shared Python code and, from the fifth,
-    warns of "excessive retracing" that is neither excessive nor avoidable.
-    """
-
-    def filter(self, record):
-        message = record.getMessage()
-        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer" in message)
-
-
-@contextlib.contextmanager
-def _quiet_retracing():
-    """Filter :class:`_KerasRetracingFilter`'s warning from TensorFlow's logger meanwhile."""
-    logger = logging.getLogger("tensorflow")
-    quiet = _KerasRetracingFilter()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-
-
-def _callable_name(fn):
-    return getattr(fn, "__qualname__", None) or getattr(
-        getattr(fn, "func", None), "__qualname__", type(fn).__name__
-    )
-
-
-class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
+class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin, BaseEstimator):
     """Classifier trained with Co-teaching, robust to noisy labels.
 
     Co-teaching (Han et al., NeurIPS 2018) trains ``n_peers`` networks at once.
@@ -209,7 +133,20 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         ``sample_weight``.
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
-        existing peers for ``epochs`` more epochs, continuing the schedule.
+        existing peers (and the optimizer's state) for ``epochs`` more
+        epochs, continuing the schedule.  Parameters changed since the first
+        fit:
+
+        - apply: ``tau``, ``Tk``, ``c``, ``epochs``, ``batch_size``,
+          ``shuffle``, ``validation_split``, ``callbacks``, ``class_weight``,
+          ``steps_per_execution``, ``verbose``, the ``strategy__*`` options of
+          the same ``strategy`` and the ``optimizer__*`` arguments of the same
+          optimizer class (its step count and moments are kept);
+        - raise ``ValueError``: ``n_peers``, ``strategy`` and an ``optimizer``
+          of another class, which need new peers or a new optimizer state
+          (set ``warm_start=False``);
+        - are not read: ``model``, ``model__*``, ``from_logits`` and
+          ``random_state`` only shape new peers.
     steps_per_execution : int, default=16
         Mini-batches run per call of the compiled training function (Keras's
         ``steps_per_execution``); larger values cut Python overhead.
@@ -260,6 +197,24 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
     callbacks_ : list of keras.callbacks.Callback
         The copies of ``callbacks`` used by the last ``fit``, holding whatever
         they recorded (not pickled).
+
+    Notes
+    -----
+    A ``fit`` or ``partial_fit`` that fails (a bad argument, an exception in
+    a callback, ``KeyboardInterrupt``, a diverging training) leaves the
+    estimator as it was: unfitted, or with its previous peers, optimizer
+    state, ``n_iter_`` and ``history_``.  A loss or weights that stop being
+    finite raise a ``ValueError`` naming the epoch.
+
+    scikit-learn's ``check_estimator`` passes except for
+    ``check_sample_weight_equivalence_on_dense_data``, expected to fail: with
+    stochastic mini-batch training a weight of 2 cannot equal a repeated
+    sample, which changes the number of steps and every shuffled batch (as
+    for scikit-learn's SGD-trained estimators).  Here a weight of 0 equals
+    removing the sample from the loss.  ``check_methods_sample_order_invariance``
+    and ``check_methods_subset_invariance`` compare probabilities below float32
+    resolution and may fail by a last bit.  See the user guide's diagnostics
+    page.
 
     See Also
     --------
@@ -349,346 +304,6 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         self._routed_params = routed_params
 
     # ------------------------------------------------------------------
-    # Parameters: the constructor's plus the routed ``model__*`` / ``optimizer__*``
-    # ------------------------------------------------------------------
-    def get_params(self, deep=True):
-        """Get the parameters, including routed ``model__*`` / ``optimizer__*``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Unused (no parameter is an estimator); kept for the scikit-learn API.
-
-        Returns
-        -------
-        dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=False)
-        params.update(self._routed_params)
-        return params
-
-    def set_params(self, **params):
-        """Set parameters, including routed ``model__*`` / ``optimizer__*`` ones.
-
-        Parameters
-        ----------
-        **params
-            Constructor parameters, and ``model__<name>`` /
-            ``optimizer__<name>`` arguments of the model factory / optimizer.
-            As in the constructor, names are checked by ``fit``, which raises
-            a ``ValueError`` for a name that is neither.
-
-        Returns
-        -------
-        self
-        """
-        valid = set(self._get_param_names())
-        for key, value in params.items():
-            if key in valid:
-                setattr(self, key, value)
-            else:  # like the constructor: checked in ``fit``
-                self._routed_params[key] = value
-        return self
-
-    def _routed(self, prefix):
-        return {k[len(prefix) :]: v for k, v in self._routed_params.items() if k.startswith(prefix)}
-
-    def _validate_all_params(self):
-        _keras()  # the TensorFlow backend, or a clear ImportError
-        self._validate_params()  # the constructor's parameters (routed ones have no constraint)
-        unknown = [k for k in self._routed_params if not k.startswith(ROUTED_PREFIXES)]
-        if unknown:
-            raise ValueError(
-                f"Unknown parameter(s) {unknown} for {type(self).__name__}: routed "
-                f"parameters must start with {' or '.join(ROUTED_PREFIXES)}, e.g. "
-                "model__hidden_layer_sizes=(64,) or optimizer__learning_rate=1e-3."
-            )
-
-    # ------------------------------------------------------------------
-    # Building the peers
-    # ------------------------------------------------------------------
-    def _strategy_options(self):
-        from .rules import RULES
-
-        options = self._routed("strategy__")
-        signature = inspect.signature(RULES[self.strategy])
-        fixed = ("losses", "log_probs", "keep_fraction", "sample_weight", "epoch")
-        accepted = [name for name in signature.parameters if name not in fixed]
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise ValueError(
-                f"strategy__{unknown[0]} is not an option of strategy={self.strategy!r}; "
-                f"its options are {accepted or 'none'}."
-            )
-        if "co_lambda" in options and not 0 <= options["co_lambda"] <= 1:
-            raise ValueError(
-                f"strategy__co_lambda must be in [0, 1], got {options['co_lambda']!r}."
-            )
-        if "init_epochs" in options and not (
-            isinstance(options["init_epochs"], numbers.Integral) and options["init_epochs"] >= 0
-        ):
-            raise ValueError(
-                f"strategy__init_epochs must be an int >= 0, got {options['init_epochs']!r}."
-            )
-        return options
-
-    def _make_optimizer(self):
-        keras = _keras()
-        kwargs = self._routed("optimizer__")
-        opt = self.optimizer
-        try:
-            if isinstance(opt, str):
-                return keras.optimizers.get({"class_name": opt, "config": kwargs})
-            if isinstance(opt, type):
-                return opt(**kwargs)
-            return type(opt).from_config({**opt.get_config(), **kwargs})
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"Could not build the optimizer {opt!r} with optimizer__ arguments {kwargs}: {exc}"
-            ) from exc
-
-    def _meta(self, X):
-        meta = {
-            "classes_": self.classes_,
-            "n_classes_": len(self.classes_),
-            "n_features_in_": self.n_features_in_,
-            "X_shape_": X.shape,
-            "X_dtype_": X.dtype,
-            "y_dtype_": self.classes_.dtype,
-            "target_type_": "binary" if len(self.classes_) == 2 else "multiclass",
-            "n_outputs_": 1,
-            "n_outputs_expected_": 1,
-        }
-        if hasattr(self, "feature_names_in_"):
-            meta["feature_names_in_"] = self.feature_names_in_
-        if self.model is None:
-            meta["X_mean_"] = X.mean(axis=0)
-            meta["X_var_"] = X.var(axis=0)
-        return meta
-
-    def _build_peer(self, meta):
-        keras = _keras()
-        if isinstance(self.model, keras.Model):
-            if self._routed("model__"):
-                raise ValueError(
-                    f"model__ parameters {sorted(self._routed('model__'))} need a model "
-                    "factory; model is a keras.Model instance, which is cloned as it is."
-                )
-            return keras.models.clone_model(self.model)
-        if self.model is None:
-            from . import models
-
-            factory = models.mlp if len(meta["X_shape_"]) == 2 else models.cnn
-        else:
-            factory = self.model
-        params = self._routed("model__")
-        try:
-            signature = inspect.signature(factory)
-        except (TypeError, ValueError):  # builtins and some C callables
-            signature = None
-        available = {
-            "meta": meta,
-            "compile_kwargs": {
-                "optimizer": self._make_optimizer(),
-                "loss": "sparse_categorical_crossentropy",
-                "metrics": None,
-            },
-        }
-        kwargs = dict(params)
-        if signature is not None:
-            accepted = signature.parameters
-            var_kw = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
-            rejected = [k for k in params if k not in accepted and not var_kw]
-            if rejected:
-                raise TypeError(
-                    f"model__{rejected[0]} was given but the model factory "
-                    f"{_callable_name(factory)} has no argument {rejected[0]!r}; it "
-                    f"accepts {list(accepted)}."
-                )
-            kwargs.update({k: v for k, v in available.items() if k in accepted or var_kw})
-        peer = factory(**kwargs)
-        if not isinstance(peer, keras.Model):
-            raise TypeError(
-                f"The model factory {_callable_name(factory)} must return a keras.Model; "
-                f"it returned {type(peer).__name__}."
-            )
-        return peer
-
-    def _check_output(self, peer, out):
-        n_classes = len(self.classes_)
-        units = out.shape[-1]
-        if out.ndim != 2 or not (units == n_classes or (units == 1 and n_classes == 2)):
-            raise ValueError(
-                f"The model's output has shape {tuple(out.shape)}, but y has {n_classes} "
-                f"classes: the output layer must have n_classes_={n_classes} units"
-                + (" (or 1 unit for this binary problem)" if n_classes == 2 else "")
-                + "."
-            )
-
-    def _detect_from_logits(self, peer, out):
-        from ._ensemble import output_activation
-
-        if self.from_logits != "auto":
-            return bool(self.from_logits)
-        activation = output_activation(peer)
-        if activation in ("softmax", "sigmoid"):
-            return False
-        if activation == "linear":
-            return True
-        out = np.asarray(out, dtype=np.float64)
-        in_unit = np.all((out >= 0) & (out <= 1))
-        if out.shape[1] == 1:
-            raise ValueError(
-                "Cannot tell whether the model's single output unit is a probability "
-                "or a logit; set from_logits=True or from_logits=False."
-            )
-        return not (in_unit and np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
-
-    def _build_model(self, X, n_samples, seed):
-        keras = _keras()
-        from ._ensemble import PeerEnsemble
-        from ._optimizers import fuse
-
-        meta = self._meta(X)
-        with _seeded(seed):
-            peers = [self._build_peer(meta) for _ in range(self.n_peers)]
-        sample = X[: min(len(X), 8)]
-        kinds = set()
-        for peer in peers:
-            out = keras.ops.convert_to_numpy(peer(sample, training=False))
-            self._check_output(peer, out)
-            kinds.add(self._detect_from_logits(peer, out))
-        if len(kinds) > 1:
-            raise ValueError("The peers disagree on whether they output logits.")
-        kind = "logits" if kinds.pop() else "probabilities"
-        ensemble = PeerEnsemble(
-            peers,
-            output_kind=kind,
-            n_samples=n_samples,
-            rule=self.strategy,
-            rule_options=self._strategy_options(),
-            record_proba=len(self.classes_) if self.tau == "auto" else 0,
-        )
-        ensemble(sample)  # build every layer before compiling
-        ensemble.compile(
-            optimizer=fuse(self._make_optimizer()), steps_per_execution=self.steps_per_execution
-        )
-        ensemble.optimizer.build(ensemble.trainable_variables)
-        return ensemble
-
-    # ------------------------------------------------------------------
-    # Data
-    # ------------------------------------------------------------------
-    def _validate_X(self, X):
-        """Validate ``X`` for prediction / validation against the fitted shape."""
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            allow_nd=True,
-            dtype=[np.float32, np.float64],
-            ensure_min_features=1,
-        )
-        self._check_sample_shape(X)
-        return X.astype(np.float32, copy=False)
-
-    def _check_sample_shape(self, X):
-        """Images must keep the shape seen in ``fit`` (``validate_data`` checks axis 1)."""
-        if X.shape[1:] != tuple(self.X_shape_[1:]):
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was "
-                f"fitted on samples of shape {tuple(self.X_shape_[1:])}."
-            )
-
-    def _encode_y(self, y, classes=None):
-        y = np.asarray(y)
-        if classes is None:
-            classes = self.classes_
-        unseen = np.setdiff1d(np.unique(y), classes)
-        if unseen.size:
-            raise ValueError(
-                f"y contains labels {unseen.tolist()} that are not among the classes "
-                f"{classes.tolist()}."
-            )
-        return np.searchsorted(classes, y).astype(np.int32)
-
-    def _batch_positions(self, n, shuffle_seed=None, first_epoch=0, once=False):
-        """Batches of the positions ``0 .. n - 1`` of the samples, one epoch long.
-
-        Without ``shuffle_seed`` the positions are in order.  With it, the
-        ``k``-th iteration over the dataset (Keras starts one per epoch) is
-        epoch ``first_epoch + k``, in the order of a stateless shuffle seeded
-        by ``(shuffle_seed, epoch)``: the order depends on the seed and the
-        epoch only, never on TensorFlow's global seed.  With ``once=True``
-        every epoch uses the order of epoch 0, ``(shuffle_seed, 0)``.
-
-        The length is declared, so Keras ends every epoch after exactly
-        ``ceil(n / batch_size)`` batches even when that is not a multiple of
-        ``steps_per_execution``.  (An endless stream with ``steps_per_epoch``
-        would not: Keras always runs whole executions, e.g. 480 batches per
-        469-batch epoch at ``steps_per_execution=16``.)
-        """
-        import tensorflow as tf
-
-        size = self.batch_size
-        n_batches, n_full = -(-n // size), n // size
-
-        def rows(order):
-            # Rows of the reshaped order, not a map call per batch: a map cost
-            # ~65 us more per training step (measured).
-            batches = tf.data.Dataset.from_tensor_slices(
-                tf.reshape(order[: n_full * size], (n_full, size))
-            )
-            if n_full < n_batches:  # the last, smaller batch
-                batches = batches.concatenate(tf.data.Dataset.from_tensors(order[n_full * size :]))
-            return batches
-
-        if shuffle_seed is None:
-            positions = rows(tf.range(n, dtype=tf.int64))
-        elif once:
-            seed = tf.constant([shuffle_seed, 0], tf.int64)  # epoch 0's order, every epoch
-            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
-            positions = rows(order)
-        else:
-            # Counts the iterations over the dataset; the first one is first_epoch.
-            epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
-
-            def epoch_batches(_):
-                epoch = epoch_counter.assign_add(1)
-                seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
-                order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
-                return rows(order)
-
-            positions = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
-            positions = positions.apply(tf.data.experimental.assert_cardinality(n_batches))
-        # No tf.data autotuning: with it on, tearing the iterator down at the
-        # end of a fit took up to 2 s in one fit out of three (measured on the
-        # speed benchmark's MLP, where the whole fit takes ~3.5 s).
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return positions.with_options(options)
-
-    def _check_validation_data(self, validation_data):
-        """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
-        if validation_data is None:
-            return None
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
-                f"sample_weight_val); got {type(validation_data).__name__}."
-            )
-        X_val = self._validate_X(validation_data[0])
-        y_val = self._encode_y(validation_data[1])
-        if len(y_val) != len(X_val):
-            raise ValueError(
-                f"validation_data has {len(X_val)} samples in X but {len(y_val)} in y."
-            )
-        w = validation_data[2] if len(validation_data) == 3 else None
-        w_val = _check_sample_weight(w, X_val, dtype=np.float32, ensure_non_negative=True)
-        return X_val, y_val, w_val
-
-    # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, validation_data=None):
@@ -742,141 +357,87 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, validation_data, epochs, reset, classes):
         # A failed call leaves the estimator as it was: fitted with its previous
-        # model, or unfitted; never half fitted.
+        # model (weights and optimizer state included), or unfitted.
         before = dict(vars(self))
+        saved = None
+        if not reset:
+            from ._training import restore, snapshot
+
+            saved = snapshot(self.model_)
         try:
-            return self._fit_unguarded(X, y, sample_weight, validation_data, epochs, reset, classes)
+            return self._fit_steps(X, y, sample_weight, validation_data, epochs, reset, classes)
         except BaseException:
+            if saved is not None:
+                restore(before["model_"], saved)
             vars(self).clear()
             vars(self).update(before)
             raise
 
-    def _fit_unguarded(self, X, y, sample_weight, validation_data, epochs, reset, classes):
-        self._validate_all_params()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            allow_nd=True,
-            dtype=[np.float32, np.float64],
-            ensure_min_features=1,
+    def _fit_steps(self, X, y, sample_weight, validation_data, epochs, reset, classes):
+        from . import _build, _training
+
+        rule_options = self._validate_all_params()
+        X, y, y_enc, weights, classes = _validation.training_data(
+            self, X, y, sample_weight, reset, classes
         )
-        check_classification_targets(y)
-        if not reset:
-            self._check_sample_shape(X)
-        X = X.astype(np.float32, copy=False)
+        X, y_enc, weights, validation_data = _validation.split_validation(
+            X, y, y_enc, weights, self.validation_split, validation_data
+        )
+        build_seed, shuffle_seed = self._seeds(reset)
         if reset:
-            all_classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-            if len(all_classes) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs at least 2 classes in y, got only one "
-                    f"class: {all_classes.tolist()}."
-                )
+            self._start_new_fit(X, classes)
+        val = self._check_validation_data(validation_data)
+        if reset:
+            self.model_ = _build.build_model(self, X, rule_options, build_seed)
+            self.peers_ = self.model_.peers
+            self._optimizer_config = _build.resolved_optimizer(self)
         else:
-            all_classes = self.classes_
-        y_enc = self._encode_y(y, all_classes)
+            _build.apply_warm_start(self, len(X), rule_options)
+        history, scheduler = _training.train(self, X, y_enc, weights, val, epochs, shuffle_seed)
+        _training.record(self, history, scheduler)
+        return self
 
-        weights = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
-        if self.class_weight is not None:
-            present = all_classes[np.unique(y_enc)]
-            weights = weights * compute_sample_weight(
-                {k: v for k, v in self.class_weight.items() if k in present}
-                if isinstance(self.class_weight, dict)
-                else self.class_weight,
-                y,
-            ).astype(np.float32)
-        if reset and len(np.unique(y_enc[weights > 0])) < 2:
-            raise ValueError(
-                "Only one class has samples with positive sample_weight; at least 2 "
-                "classes are needed."
-            )
+    def _validate_all_params(self):
+        """Check every parameter; return the options of the update rule."""
+        from .rules import check_options
 
-        n_val = int(np.ceil(self.validation_split * len(X))) if validation_data is None else 0
-        if n_val and (n_val >= len(X)):
-            raise ValueError(
-                f"validation_split={self.validation_split} leaves no training samples "
-                f"out of {len(X)}."
-            )
-        if n_val:  # as Keras: the last samples, before shuffling
-            validation_data = (X[-n_val:], y[-n_val:], weights[-n_val:])
-            X, y_enc, weights = X[:-n_val], y_enc[:-n_val], weights[:-n_val]
+        import_keras()  # the TensorFlow backend, or a clear ImportError
+        validate_params(self)  # the constructor's (routed ones have no constraint)
+        check_names(type(self).__name__, self._routed_params, self._get_param_names())
+        return check_options(self.strategy, routed(self._routed_params, "strategy__"))
 
+    def _seeds(self, reset):
+        """Seeds of the new peers and of the training order.
+
+        A warm start or a ``partial_fit`` continues the first fit's stream of
+        orders (or its one order).
+        """
         rng = check_random_state(self.random_state)
         build_seed, shuffle_seed = (int(s) for s in rng.randint(1, 2**31 - 1, size=2))
         if reset:
-            # The seed of the training order: a warm start or a partial_fit
-            # continues the first fit's stream of orders (or its one order).
             self._shuffle_seed = shuffle_seed
-        shuffle_seed = getattr(self, "_shuffle_seed", shuffle_seed)
-        if reset:
-            for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-                if attr not in ("n_features_in_", "feature_names_in_"):  # set just now
-                    delattr(self, attr)
-            self.classes_ = all_classes
-            self.n_classes_ = len(all_classes)
-            self.X_shape_ = X.shape
-            val = self._check_validation_data(validation_data)
-            self.model_ = self._build_model(X, len(X), build_seed)
-            self.peers_ = self.model_.peers
-            self.history_ = {}
-            self.n_iter_ = 0
-        else:
-            val = self._check_validation_data(validation_data)
-            if len(X) != self.model_.n_samples:
-                self.model_.resize_sample_statistics(len(X))
+        return build_seed, getattr(self, "_shuffle_seed", shuffle_seed)
 
-        from ._ensemble import ForgetRateScheduler
+    def _start_new_fit(self, X, classes):
+        """Forget the previous fit's attributes; start the new one's."""
+        for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            if attr not in ("n_features_in_", "feature_names_in_"):  # set just now
+                delattr(self, attr)
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+        self.X_shape_ = X.shape
+        self.history_ = {}
+        self.n_iter_ = 0
 
-        # On a warm start the peers and the optimizer (Adam's moments) go on.
-        # The training and validation steps gather their batches from the
-        # arrays by position.
-        train = self._batch_positions(
-            len(X),
-            shuffle_seed if self.shuffle else None,
-            self.n_iter_,
-            once=self.shuffle == "once",
-        )
-        val_positions = None if val is None else self._batch_positions(len(val[0]))
-        self.callbacks_ = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
-        if self.tau == "auto":
-            scheduler = ForgetRateScheduler(
-                getattr(self, "tau_", None),  # estimated once, kept by warm starts
-                self.Tk,
-                self.c,
-                warmup=min(AUTO_TAU_WARMUP, int(np.ceil(self.Tk))),
-                estimate=lambda model: _estimate_tau(y_enc, model),
-            )
-        else:
-            scheduler = ForgetRateScheduler(float(self.tau), self.Tk, self.c)
-        self.model_.set_training_arrays(X, y_enc, weights)
-        self.model_.set_validation_arrays(*(val or ()))
-        try:
-            with _quiet_retracing():
-                history = self.model_.fit(
-                    train,
-                    epochs=self.n_iter_ + epochs,
-                    initial_epoch=self.n_iter_,
-                    validation_data=val_positions,
-                    callbacks=[scheduler, *self.callbacks_],
-                    shuffle=False,  # the dataset shuffles itself, with a seed
-                    verbose=self.verbose,
-                )
-        finally:
-            # The fitted model keeps no copy of the data.
-            self.model_.set_training_arrays()
-            self.model_.set_validation_arrays()
-        logs = dict(history.history)
-        # The exact rates set rather than their float32 image in the logs.
-        self.tau_ = scheduler.tau
-        logs["forget_rate"] = [scheduler.rates[e] for e in history.epoch]
-        for key, values in logs.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
-        self.n_iter_ += len(history.epoch)
-        stats = self.model_.sample_statistics()
-        self.sample_kept_ = stats["kept"]
-        self.sample_loss_ = stats["loss"]
-        return self
+    def _batch_positions(self, n, shuffle_seed=None, first_epoch=0, once=False):
+        """The training stream: see :func:`skcoteach._training.batch_positions`."""
+        from ._training import batch_positions
+
+        return batch_positions(n, self.batch_size, shuffle_seed, first_epoch, once)
+
+    def _check_validation_data(self, validation_data):
+        """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
+        return _validation.check_validation_data(self, validation_data)
 
     # ------------------------------------------------------------------
     # Prediction
@@ -894,9 +455,11 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
+        from ._training import quiet_retracing
+
         check_is_fitted(self)
-        X = self._validate_X(X)
-        with _quiet_retracing():
+        X = _validation.validate_X(self, X)
+        with quiet_retracing():
             proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
         return np.asarray(proba, dtype=np.float64)
 
@@ -923,93 +486,3 @@ class CoTeachingClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = True
         tags.non_deterministic = False
         return tags
-
-    # ------------------------------------------------------------------
-    # Pickling: Keras models travel as .keras archives
-    # ------------------------------------------------------------------
-    def __getstate__(self):
-        state = dict(vars(self))
-        if "model_" in state:
-            state["model_"] = _serialize_peers(self.model_)
-            state.pop("peers_", None)
-            # Trained callbacks reference the Keras model; they are not pickled.
-            state.pop("callbacks_", None)
-        return state
-
-    def __setstate__(self, state):
-        blob = state.get("model_")
-        vars(self).update(state)
-        if isinstance(blob, dict):
-            self.model_ = _deserialize_peers(blob, self)
-            self.peers_ = self.model_.peers
-
-
-#: Warm-up epochs (at most ``Tk``) before ``tau="auto"`` estimates the noise rate.
-AUTO_TAU_WARMUP = 2
-
-#: Largest forget rate ``tau="auto"`` sets: some samples are always kept.
-AUTO_TAU_MAX = 0.9
-
-
-def _estimate_tau(y_enc, model):
-    """Noise rate from the probabilities recorded in the last warm-up epoch."""
-    from .noise import estimate_noise_rate
-
-    proba = model.sample_statistics()["proba"]
-    return min(estimate_noise_rate(y_enc, proba), AUTO_TAU_MAX)
-
-
-def _serialize_peers(ensemble):
-    archives = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for p, peer in enumerate(ensemble.peers):
-            path = os.path.join(tmp, f"peer{p}.keras")
-            peer.save(path)
-            with open(path, "rb") as fh:
-                archives.append(fh.read())
-    return {
-        "peers": archives,
-        "output_kind": ensemble.output_kind,
-        "rule": ensemble.rule_name,
-        "rule_options": dict(ensemble.rule_options),  # a plain dict, not Keras-tracked
-        "n_samples": ensemble.n_samples,
-        "record_proba": ensemble.record_proba,
-        # The optimizer's state (step count, learning rate, Adam's moments), so
-        # that a warm start after loading goes on as it would have without
-        # pickling.  The optimizer itself is rebuilt from the estimator's
-        # parameters, which also works for optimizer classes Keras cannot
-        # deserialize by name.
-        "optimizer_variables": [v.numpy() for v in ensemble.optimizer.variables],
-    }
-
-
-def _deserialize_peers(blob, estimator):
-    keras = _keras()
-    from ._ensemble import PeerEnsemble
-    from ._optimizers import fuse
-
-    peers = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for p, data in enumerate(blob["peers"]):
-            path = os.path.join(tmp, f"peer{p}.keras")
-            with open(path, "wb") as fh:
-                fh.write(data)
-            peers.append(keras.saving.load_model(path, compile=False))
-    ensemble = PeerEnsemble(
-        peers,
-        output_kind=blob["output_kind"],
-        n_samples=blob["n_samples"],
-        rule=blob["rule"],
-        rule_options=blob["rule_options"],
-        record_proba=blob.get("record_proba", 0),
-    )
-    ensemble.compile(
-        optimizer=fuse(estimator._make_optimizer()),
-        steps_per_execution=estimator.steps_per_execution,
-    )
-    ensemble.optimizer.build(ensemble.trainable_variables)
-    saved = blob.get("optimizer_variables", [])
-    if [v.shape for v in saved] == [tuple(v.shape) for v in ensemble.optimizer.variables]:
-        for variable, value in zip(ensemble.optimizer.variables, saved):
-            variable.assign(value)
-    return ensemble

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import rules
-from .schedules import forget_rate
+from ._compat import counted_apart, is_dataset_iterator, keras_logits, lean_training_applies
 
 OUTPUT_KINDS = ("probabilities", "logits")
 
@@ -41,14 +41,16 @@ def log_probabilities(outputs, kind):
     Notes
     -----
     Keras's TensorFlow backend keeps the logits of a ``softmax`` / ``sigmoid``
-    activation on its output tensor (``_keras_logits``), as Keras's own
-    cross-entropy does; they are used when present, so that saturated
-    probabilities never produce ``log(0)``.  Otherwise probabilities are clipped
-    to ``[eps, 1]`` before the logarithm, with ``eps = keras.config.epsilon()``.
+    activation on its output tensor (see :func:`skcoteach._compat.keras_logits`),
+    as Keras's own cross-entropy does; they are used when present, so that
+    saturated probabilities never produce ``log(0)``.  Otherwise probabilities
+    are clipped to ``[eps, 1]`` before the logarithm, with
+    ``eps = keras.config.epsilon()``.
     """
     binary = outputs.shape[-1] == 1
-    if kind == "probabilities" and hasattr(outputs, "_keras_logits"):
-        outputs, kind = outputs._keras_logits, "logits"
+    logits = keras_logits(outputs) if kind == "probabilities" else None
+    if logits is not None:
+        outputs, kind = logits, "logits"
     if kind == "logits":
         if binary:
             return tf.math.log_sigmoid(tf.concat([-outputs, outputs], axis=-1))
@@ -70,45 +72,6 @@ def _as_tensors(x, y, sample_weight):
             f"{[int(a.shape[0]) for a in arrays]}."
         )
     return arrays
-
-
-class ForgetRateScheduler(keras.callbacks.Callback):
-    """Set the ensemble's forget rate (and epoch) at the start of every epoch.
-
-    Parameters
-    ----------
-    tau : float or None
-        Final forget rate.  None estimates it: the forget rate stays 0 for
-        ``warmup`` epochs, then ``tau`` is set to ``estimate(model)``.
-    Tk, c : float
-        Parameters of :func:`skcoteach.schedules.forget_rate`.
-    warmup : int, default=0
-        Epochs before ``tau`` is estimated (with ``tau=None``).
-    estimate : callable, default=None
-        ``estimate(model) -> float``, called once after the warm-up (or at
-        the end of training if that comes first).
-    """
-
-    def __init__(self, tau, Tk, c, warmup=0, estimate=None):
-        super().__init__()
-        self.tau, self.Tk, self.c = tau, Tk, c
-        self.warmup, self.estimate = warmup, estimate
-        self.rates = {}  # epoch -> forget rate set
-
-    def _estimate(self):
-        if self.tau is None:
-            self.tau = float(self.estimate(self.model))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.tau is None and epoch >= self.warmup:
-            self._estimate()
-        rate = 0.0 if self.tau is None else forget_rate(epoch, self.tau, self.Tk, self.c)
-        self.rates[epoch] = rate
-        self.model.forget_rate.assign(rate)
-        self.model.epoch.assign(epoch)
-
-    def on_train_end(self, logs=None):
-        self._estimate()
 
 
 class MeanVector(keras.metrics.Metric):
@@ -232,12 +195,10 @@ class PeerEnsemble(keras.Model):
 
         A ``tf.data`` pipeline that gathers the batches itself holds the
         training set as a constant of its graph, which ``tf.data`` copies when
-        the first iterator over it is made (0.03 s to 0.2 s for the 60 000
-        MNIST images here).  With the arrays set here, the dataset passed to
-        ``fit`` yields only the indices of each batch, and the compiled
-        training step gathers the batch from these tensors.  On the speed
-        benchmark's MLP (60 000 images, 3 epochs) this made a fit 0.23 s
-        faster (median of 9 fits each, 3.85 s instead of 4.08 s).
+        the first iterator over it is made.  With the arrays set here, the
+        dataset passed to ``fit`` yields only the indices of each batch, and
+        the compiled training step gathers the batch from these tensors, so
+        that copy is never made.
 
         Parameters
         ----------
@@ -333,11 +294,17 @@ class PeerEnsemble(keras.Model):
         step.  For a ``tf.data`` iterator (what ``fit`` passes) this builds one
         ``tf.function`` instead: a while loop of up to ``steps_per_execution``
         calls of :meth:`_train_batch`, then the logs once.  The steps are the
-        same; a fit traces and optimises one graph less: 0.12 s less per fit
-        (median of 10 fits of the benchmark MLP on 2048 MNIST images, one
-        epoch: 0.46 s instead of 0.57 s).  Keras's own function
-        is used for anything else: Python iterators (``train_on_batch``),
+        same; a fit traces and optimises one graph less, which matters for
+        the many short fits of a grid search.  Keras's own function is used
+        for anything else: Python iterators (``train_on_batch``),
         ``run_eagerly``, XLA and distribution strategies.
+
+        Every ensemble traces its own function (it captures its own
+        variables).  TensorFlow counts the traces of all ``tf.function``
+        objects made from the same Python code together and warns of
+        "excessive retracing" from the fifth; the traced callable is made
+        for this ensemble by :func:`skcoteach._compat.counted_apart`, which
+        TensorFlow counts on its own: one trace each, no warning, same graph.
         """
         if self.train_function is not None and not force:
             return self.train_function
@@ -347,8 +314,7 @@ class PeerEnsemble(keras.Model):
         keras_function = self.train_function
         steps = int(self.steps_per_execution)
 
-        @tf.function(autograph=False, reduce_retracing=True)
-        def run_steps(iterator, arrays):
+        def steps_of(iterator, arrays):
             # The training arrays are an argument, not a capture: a warm start
             # on new arrays of the same shapes reuses the traced function.
             def more(step, batch):
@@ -364,8 +330,10 @@ class PeerEnsemble(keras.Model):
             n_steps, _ = tf.while_loop(more, one_step, (tf.constant(0), first))
             return n_steps, self._train_logs()
 
+        run_steps = tf.function(counted_apart(steps_of), autograph=False, reduce_retracing=True)
+
         def function(iterator):
-            if not isinstance(iterator, tf.data.Iterator):
+            if not is_dataset_iterator(iterator):
                 return keras_function(iterator)
             n_steps, logs = run_steps(iterator, self._training_arrays)
             if n_steps == 0:  # as Keras: the end of a dataset of unknown length
@@ -378,12 +346,7 @@ class PeerEnsemble(keras.Model):
 
     def _lean_train_function_applies(self):
         """Whether :meth:`make_train_function` may replace Keras's function."""
-        return not (
-            self.run_eagerly
-            or self.jit_compile
-            or tf.distribute.has_strategy()
-            or self.distribute_strategy is not tf.distribute.get_strategy()
-        )
+        return lean_training_applies(self)
 
     def test_step(self, data):
         """Validation loss and accuracy of the peers' mean probabilities on a batch.

@@ -10,6 +10,8 @@ does the same arithmetic in one operation per variable.
 import keras
 import tensorflow as tf
 
+from ._compat import adam_slots
+
 
 @keras.saving.register_keras_serializable(package="skcoteach")
 class FusedAdam(keras.optimizers.Adam):
@@ -23,8 +25,10 @@ class FusedAdam(keras.optimizers.Adam):
     element-wise operations.  Everything that Keras's base optimizer does
     around ``update_step`` (learning-rate schedules, weight decay, gradient
     clipping, gradient accumulation, EMA, loss scaling) is inherited
-    unchanged.  ``amsgrad=True``, sparse gradients, non-float variables and
-    updates under a ``tf.distribute`` strategy fall back to Keras's own update.
+    unchanged.  ``amsgrad=True``, sparse gradients, non-float variables,
+    updates under a ``tf.distribute`` strategy and a Keras whose Adam keeps
+    its moments elsewhere (see :func:`skcoteach._compat.adam_slots`) fall back
+    to Keras's own update.
 
     :class:`~skcoteach.CoTeachingClassifier` uses it whenever the optimizer
     resolves to exactly :class:`keras.optimizers.Adam` (``optimizer="adam"``,
@@ -33,22 +37,25 @@ class FusedAdam(keras.optimizers.Adam):
 
     def update_step(self, gradient, variable, learning_rate):
         """Apply one Adam update to ``variable``."""
-        if (
+        slots = None
+        if not (
             self.amsgrad
             or isinstance(gradient, tf.IndexedSlices)
             or tf.distribute.has_strategy()  # distributed variables: Keras's own path
             or variable.dtype not in ("float32", "float64", "float16", "bfloat16")
         ):
+            slots = adam_slots(self, variable)
+        if slots is None:
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         local_step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
-        index = self._get_variable_index(variable)
+        m, v = slots
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle,
-            m=self._momentums[index].handle,
-            v=self._velocities[index].handle,
+            m=m.handle,
+            v=v.handle,
             beta1_power=tf.pow(beta_1, local_step),
             beta2_power=tf.pow(beta_2, local_step),
             lr=tf.cast(learning_rate, dtype),

@@ -45,7 +45,7 @@ def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, rando
     import keras
     import tensorflow as tf
 
-    from ._classifier import _seeded
+    from ._compat import seeded
 
     classes = np.unique(y)
     if meta is None:
@@ -55,7 +55,7 @@ def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, rando
             "classes_": classes,
             "X_shape_": X.shape,
         }
-    with _seeded(random_state):
+    with seeded(random_state):
         model = factory(meta)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy"

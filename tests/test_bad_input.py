@@ -127,7 +127,7 @@ CASES = [
     (
         "routed arg not accepted",
         lambda: CoTeachingClassifier(takes_nothing, model__width=3).fit(X, y),
-        TypeError,
+        ValueError,
         "model__width was given but the model factory takes_nothing has no argument 'width'",
     ),
     (

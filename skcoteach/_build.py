@@ -1,0 +1,259 @@
+"""Building the peers and the compiled :class:`~skcoteach._ensemble.PeerEnsemble`.
+
+:func:`compile_ensemble` is the one place that assembles, compiles and gives an
+optimizer to an ensemble: ``fit`` builds through it, unpickling rebuilds
+through it, and a warm start with new optimizer arguments or a new
+``steps_per_execution`` goes through its :func:`set_optimizer`.
+
+TensorFlow and Keras are imported when a function here first runs, not at
+import.
+"""
+
+import numpy as np
+
+from ._compat import import_keras, seeded
+from ._params import callable_name, check_factory_arguments, routed
+
+__all__ = [
+    "apply_warm_start",
+    "build_model",
+    "compile_ensemble",
+    "make_optimizer",
+    "meta",
+    "resolved_optimizer",
+    "set_optimizer",
+]
+
+
+def make_optimizer(estimator):
+    """A new, unbuilt optimizer from ``optimizer`` and the ``optimizer__*`` arguments."""
+    keras = import_keras()
+    kwargs = routed(estimator._routed_params, "optimizer__")
+    opt = estimator.optimizer
+    try:
+        if isinstance(opt, str):
+            return keras.optimizers.get({"class_name": opt, "config": kwargs})
+        if isinstance(opt, type):
+            return opt(**kwargs)
+        return type(opt).from_config({**opt.get_config(), **kwargs})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"Could not build the optimizer {opt!r} with optimizer__ arguments {kwargs}: {exc}"
+        ) from exc
+
+
+def meta(estimator, X):
+    """The ``meta`` dict a model factory receives (the names scikeras uses)."""
+    classes = estimator.classes_
+    info = {
+        "classes_": classes,
+        "n_classes_": len(classes),
+        "n_features_in_": estimator.n_features_in_,
+        "X_shape_": X.shape,
+        "X_dtype_": X.dtype,
+        "y_dtype_": classes.dtype,
+        "target_type_": "binary" if len(classes) == 2 else "multiclass",
+        "n_outputs_": 1,
+        "n_outputs_expected_": 1,
+    }
+    if hasattr(estimator, "feature_names_in_"):
+        info["feature_names_in_"] = estimator.feature_names_in_
+    if estimator.model is None:
+        info["X_mean_"] = X.mean(axis=0)
+        info["X_var_"] = X.var(axis=0)
+    return info
+
+
+def build_peer(estimator, info):
+    """One peer from ``estimator.model``: a factory's result or a fresh clone."""
+    keras = import_keras()
+    params = routed(estimator._routed_params, "model__")
+    if isinstance(estimator.model, keras.Model):
+        if params:
+            raise ValueError(
+                f"model__ parameters {sorted(params)} need a model factory; model is a "
+                "keras.Model instance, which is cloned as it is."
+            )
+        return keras.models.clone_model(estimator.model)
+    if estimator.model is None:
+        from . import models
+
+        factory = models.mlp if len(info["X_shape_"]) == 2 else models.cnn
+    else:
+        factory = estimator.model
+    accepted = check_factory_arguments(factory, params)
+    kwargs = dict(params)
+    if accepted is not None:
+        available = {
+            "meta": info,
+            "compile_kwargs": {
+                "optimizer": make_optimizer(estimator),
+                "loss": "sparse_categorical_crossentropy",
+                "metrics": None,
+            },
+        }
+        kwargs.update({k: v for k, v in available.items() if k in accepted or "*" in accepted})
+    peer = factory(**kwargs)
+    if not isinstance(peer, keras.Model):
+        raise TypeError(
+            f"The model factory {callable_name(factory)} must return a keras.Model; "
+            f"it returned {type(peer).__name__}."
+        )
+    return peer
+
+
+def check_output(out, n_classes):
+    """The output must have ``n_classes`` units (or 1 for a binary problem)."""
+    units = out.shape[-1]
+    if out.ndim != 2 or not (units == n_classes or (units == 1 and n_classes == 2)):
+        raise ValueError(
+            f"The model's output has shape {tuple(out.shape)}, but y has {n_classes} "
+            f"classes: the output layer must have n_classes_={n_classes} units"
+            + (" (or 1 unit for this binary problem)" if n_classes == 2 else "")
+            + "."
+        )
+
+
+def outputs_logits(from_logits, peer, out):
+    """Whether ``peer`` outputs logits: ``from_logits``, or detected when "auto"."""
+    from ._ensemble import output_activation
+
+    if from_logits != "auto":
+        return bool(from_logits)
+    activation = output_activation(peer)
+    if activation in ("softmax", "sigmoid"):
+        return False
+    if activation == "linear":
+        return True
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape[1] == 1:
+        raise ValueError(
+            "Cannot tell whether the model's single output unit is a probability "
+            "or a logit; set from_logits=True or from_logits=False."
+        )
+    in_unit = np.all((out >= 0) & (out <= 1))
+    return not (in_unit and np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
+
+
+def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
+    """Compile ``ensemble`` with the estimator's optimizer and ``steps_per_execution``.
+
+    Parameters
+    ----------
+    ensemble : PeerEnsemble
+        Its peers are built.
+    estimator : CoTeachingClassifier
+        Gives ``optimizer``, ``optimizer__*`` and ``steps_per_execution``.
+    state : list of ndarray, default=None
+        Values of the variables of a previous optimizer of the same class (step
+        count, learning rate, moments), restored so that training goes on
+        where it stopped.
+    restore_learning_rate : bool, default=True
+        False keeps the learning rate of the new optimizer (a warm start with
+        a new ``optimizer__learning_rate``).
+    """
+    from ._optimizers import fuse
+
+    ensemble.compile(
+        optimizer=fuse(make_optimizer(estimator)),
+        steps_per_execution=estimator.steps_per_execution,
+    )
+    optimizer = ensemble.optimizer
+    optimizer.build(ensemble.trainable_variables)
+    if state is not None and [v.shape for v in state] == [
+        tuple(v.shape) for v in optimizer.variables
+    ]:
+        for variable, value in zip(optimizer.variables, state):
+            if restore_learning_rate or not variable.path.endswith("learning_rate"):
+                variable.assign(value)
+
+
+def compile_ensemble(peers, estimator, *, sample=None, optimizer_state=None, **options):
+    """The compiled :class:`~skcoteach._ensemble.PeerEnsemble` of ``peers``.
+
+    Used by ``fit`` (new peers, called on ``sample`` to build every layer)
+    and by unpickling (loaded peers, with the saved ``optimizer_state``); see
+    :func:`set_optimizer`.  ``options`` are the ensemble's ``output_kind``,
+    ``n_samples``, ``rule_options``, ``record_proba`` and ``rule`` (by
+    default the estimator's ``strategy``).
+    """
+    from ._ensemble import PeerEnsemble
+
+    options.setdefault("rule", estimator.strategy)
+    ensemble = PeerEnsemble(peers, **options)
+    if sample is not None:
+        ensemble(sample)  # build every layer before compiling
+    set_optimizer(ensemble, estimator, optimizer_state)
+    return ensemble
+
+
+def build_model(estimator, X, rule_options, seed):
+    """Build ``n_peers`` new peers for ``X`` (seeded by ``seed``) and compile them."""
+    keras = import_keras()
+    info = meta(estimator, X)
+    with seeded(seed):
+        peers = [build_peer(estimator, info) for _ in range(estimator.n_peers)]
+    sample = X[: min(len(X), 8)]
+    kinds = set()
+    for peer in peers:
+        out = keras.ops.convert_to_numpy(peer(sample, training=False))
+        check_output(out, len(estimator.classes_))
+        kinds.add(outputs_logits(estimator.from_logits, peer, out))
+    if len(kinds) > 1:
+        raise ValueError("The peers disagree on whether they output logits.")
+    return compile_ensemble(
+        peers,
+        estimator,
+        sample=sample,
+        output_kind="logits" if kinds.pop() else "probabilities",
+        n_samples=len(X),
+        rule_options=rule_options,
+        record_proba=len(estimator.classes_) if estimator.tau == "auto" else 0,
+    )
+
+
+def resolved_optimizer(estimator):
+    """The class and configuration (without its name) of the estimator's optimizer."""
+    optimizer = make_optimizer(estimator)
+    config = optimizer.get_config()
+    config.pop("name", None)  # Keras numbers the names of new optimizers
+    return type(optimizer), config
+
+
+def apply_warm_start(estimator, n_samples, rule_options):
+    """Apply to the fitted ensemble the parameters changed since the last fit.
+
+    See the ``warm_start`` parameter of
+    :class:`~skcoteach.CoTeachingClassifier`: a changed ``n_peers``,
+    ``strategy`` or optimizer class raises ``ValueError``; new rule options,
+    optimizer arguments (the optimizer's state is kept) and
+    ``steps_per_execution`` apply; the per-sample statistics follow the size
+    of the new training set.
+    """
+    model = estimator.model_
+    (old_class, old_config) = estimator._optimizer_config
+    new_class, new_config = resolved_optimizer(estimator)
+    for name, before, now in (
+        ("n_peers", len(model.peers), estimator.n_peers),
+        ("strategy", model.rule_name, estimator.strategy),
+        ("optimizer class", old_class.__name__, new_class.__name__),
+    ):
+        if before != now:
+            raise ValueError(
+                f"warm_start=True continues the fitted peers, trained with {name} "
+                f"{before!r}; {name} {now!r} needs new peers or a new optimizer state. "
+                "Set warm_start=False to fit from scratch."
+            )
+    if rule_options != dict(model.rule_options):
+        model.rule_options = rule_options
+        model.train_function = None  # traced with the old options
+    if new_config != old_config:  # same class: keep the step count and moments
+        state = [v.numpy() for v in model.optimizer.variables]
+        same_rate = new_config.get("learning_rate") == old_config.get("learning_rate")
+        set_optimizer(model, estimator, state, restore_learning_rate=same_rate)
+        estimator._optimizer_config = new_class, new_config
+    if estimator.steps_per_execution != model.steps_per_execution:
+        model.steps_per_execution = estimator.steps_per_execution
+        model.train_function = None  # runs the old number of steps per call
+    if n_samples != model.n_samples:
+        model.resize_sample_statistics(n_samples)

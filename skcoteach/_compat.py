@@ -1,0 +1,231 @@
+"""Every private or version-sensitive API of Keras, TensorFlow and scikit-learn that skcoteach uses.
+
+Each use lives here, next to its fallback to public behaviour where one exists,
+so that a new release of a dependency can break at most this module:
+
+- :func:`seeded`: Keras's global ``SeedGenerator`` (``keras.src``), falling
+  back to :func:`keras.utils.set_random_seed`.
+- :func:`keras_logits`: the logits Keras keeps on a softmax / sigmoid output
+  tensor (``_keras_logits``); without them the caller clips probabilities.
+- :func:`adam_slots`: Adam's moment variables (``_momentums``,
+  ``_velocities``, ``_get_variable_index``); without them the fused Adam runs
+  Keras's own update.
+- :func:`counted_apart`: how ``tf.function`` keys its retracing warning.
+- :func:`lean_training_applies` and :func:`is_dataset_iterator`: the contract with Keras's TensorFlow trainer
+  that lets :class:`~skcoteach._ensemble.PeerEnsemble` replace its training
+  function (``fit`` calls ``make_train_function`` and then
+  ``train_function(iterator)`` with a ``tf.data`` iterator); anything else
+  runs Keras's own function.
+- ``HasMethods``, ``Interval``, ``StrOptions`` and :func:`validate_params`:
+  scikit-learn's parameter validation (``sklearn.utils._param_validation``),
+  which has no public equivalent; a scikit-learn without it is refused with a
+  clear ``ImportError``.
+- :func:`check_sample_weight`: scikit-learn's ``_check_sample_weight``, with
+  a plain NumPy fallback that gives the same checks and messages.
+
+Importing this module imports neither TensorFlow nor Keras.
+"""
+
+import contextlib
+import functools
+import random
+
+import numpy as np
+
+try:
+    from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+except ImportError as exc:  # pragma: no cover - depends on the installed scikit-learn
+    raise ImportError(
+        "skcoteach needs scikit-learn >= 1.7 (sklearn.utils._param_validation with "
+        f"HasMethods, Interval and StrOptions); importing them failed: {exc}"
+    ) from exc
+
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "adam_slots",
+    "check_sample_weight",
+    "counted_apart",
+    "import_keras",
+    "is_dataset_iterator",
+    "keras_logits",
+    "lean_training_applies",
+    "seeded",
+    "validate_params",
+]
+
+
+def import_keras():
+    """Import Keras with the TensorFlow backend, or explain why not."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ImportError(
+            "skcoteach needs Keras's TensorFlow backend, but KERAS_BACKEND="
+            f"{keras.backend.backend()!r}. Set the environment variable "
+            "KERAS_BACKEND=tensorflow before importing keras."
+        )
+    return keras
+
+
+# ----------------------------------------------------------------------
+# Keras: seeding
+# ----------------------------------------------------------------------
+def _keras_seed_state():
+    """``(global_state, seed_generator)`` modules of Keras, or None if they moved."""
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+    except ImportError:
+        return None
+    if not hasattr(seed_generator, "GLOBAL_SEED_GENERATOR"):
+        return None
+    return global_state, seed_generator
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Make Python, NumPy and Keras draw from ``seed``, then restore them.
+
+    Keras layers seed their initializers and dropout from Python's ``random``
+    module and from Keras's global ``SeedGenerator``; both, and NumPy's global
+    state, are put back as they were, so the caller's random state is not
+    changed.  TensorFlow's global seed is not touched.
+
+    On a Keras whose global seed generator cannot be reached, the seeds are
+    set with the public :func:`keras.utils.set_random_seed` instead: results
+    stay reproducible and Python's and NumPy's states are still restored, but
+    TensorFlow's global seed is then left set to ``seed``.
+    """
+    state = _keras_seed_state()
+    saved_python, saved_numpy = random.getstate(), np.random.get_state()
+    if state is None:
+        import_keras().utils.set_random_seed(seed)
+        restore_keras = None
+    else:
+        global_state, seed_generator = state
+        key = seed_generator.GLOBAL_SEED_GENERATOR
+        previous = global_state.get_global_attribute(key)
+        random.seed(seed)
+        np.random.seed(seed)
+        global_state.set_global_attribute(key, seed_generator.SeedGenerator(seed))
+
+        def restore_keras():
+            global_state.set_global_attribute(key, previous)
+
+    try:
+        yield
+    finally:
+        random.setstate(saved_python)
+        np.random.set_state(saved_numpy)
+        if restore_keras is not None:
+            restore_keras()
+
+
+# ----------------------------------------------------------------------
+# Keras: tensors and optimizers
+# ----------------------------------------------------------------------
+def keras_logits(outputs):
+    """The logits Keras's TensorFlow backend keeps on a softmax / sigmoid output, or None.
+
+    Keras's own cross-entropy reads them (``_keras_logits``) so that saturated
+    probabilities never give ``log(0)``.
+    """
+    return getattr(outputs, "_keras_logits", None)
+
+
+#: Names of the attributes of Keras's Adam that hold its moments.
+ADAM_SLOT_ATTRIBUTES = ("_momentums", "_velocities", "_get_variable_index")
+
+
+def adam_slots(optimizer, variable):
+    """``(m, v)``, Adam's first and second moment variables of ``variable``, or None.
+
+    None when this Keras keeps them elsewhere; the caller then runs Keras's
+    own update.
+    """
+    momentums, velocities, index_of = (
+        getattr(optimizer, name, None) for name in ADAM_SLOT_ATTRIBUTES
+    )
+    if momentums is None or velocities is None or index_of is None:
+        return None
+    index = index_of(variable)
+    return momentums[index], velocities[index]
+
+
+def lean_training_applies(model):
+    """Whether Keras's trainer lets ``model`` run its one-graph training function.
+
+    False under ``run_eagerly``, XLA or a ``tf.distribute`` strategy: Keras's
+    own function handles those.
+    """
+    import tensorflow as tf
+
+    return not (
+        model.run_eagerly
+        or model.jit_compile
+        or tf.distribute.has_strategy()
+        or model.distribute_strategy is not tf.distribute.get_strategy()
+    )
+
+
+def counted_apart(function):
+    """``function`` wrapped so that ``tf.function`` counts its traces apart from its siblings.
+
+    TensorFlow warns of "excessive retracing" when ``tf.function`` objects
+    made from the same Python code (keyed by ``__code__``) trace five times
+    within ten calls, as the training functions of the many estimators of a
+    grid search do, each of them once.  A ``functools.partial`` has no
+    ``__code__``: TensorFlow keys it by the object itself, so each estimator's
+    function is counted on its own.  The traced graph is the same.  On a
+    TensorFlow that keys otherwise, the warning may come back, nothing else.
+    """
+    return functools.partial(function)
+
+
+def is_dataset_iterator(argument):
+    """Whether Keras handed ``train_function`` a ``tf.data`` iterator (what ``fit`` passes).
+
+    Anything else (``train_on_batch`` passes a Python iterator) goes to
+    Keras's own function.
+    """
+    import tensorflow as tf
+
+    return isinstance(argument, tf.data.Iterator)
+
+
+# ----------------------------------------------------------------------
+# scikit-learn
+# ----------------------------------------------------------------------
+def validate_params(estimator):
+    """Check the constructor parameters against ``estimator._parameter_constraints``."""
+    estimator._validate_params()
+
+
+def _check_sample_weight_numpy(sample_weight, X, dtype):
+    """:func:`check_sample_weight` without scikit-learn's private helper."""
+    n = X.shape[0]
+    if sample_weight is None:
+        return np.ones(n, dtype=dtype)
+    if np.ndim(sample_weight) == 0:
+        return np.full(n, sample_weight, dtype=dtype)
+    weights = np.array(sample_weight, dtype=dtype)  # a copy: the caller's array stays
+    if weights.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if weights.shape != (n,):
+        raise ValueError(f"sample_weight.shape == {weights.shape}, expected {(n,)}!")
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if np.any(weights < 0):
+        raise ValueError("Negative values in data passed to `sample_weight`")
+    return weights
+
+
+def check_sample_weight(sample_weight, X, dtype=np.float32):
+    """Non-negative sample weights of ``X`` as a new array (ones if None)."""
+    try:
+        from sklearn.utils.validation import _check_sample_weight
+    except ImportError:
+        return _check_sample_weight_numpy(sample_weight, X, dtype)
+    return _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)

@@ -1,0 +1,77 @@
+"""Pickling support: the peers travel as ``.keras`` archives, the optimizer as its state.
+
+The optimizer itself is rebuilt from the estimator's parameters (which also
+works for optimizer classes Keras cannot deserialize by name) and given the
+saved values of its variables, so that a warm start after loading goes on as
+it would have without pickling.
+"""
+
+import os
+import tempfile
+
+from ._build import compile_ensemble
+from ._compat import import_keras
+
+__all__ = ["KerasPickleMixin", "dump_ensemble", "load_ensemble"]
+
+
+def dump_ensemble(ensemble):
+    """A picklable dict holding everything needed to rebuild ``ensemble``."""
+    archives = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for p, peer in enumerate(ensemble.peers):
+            path = os.path.join(tmp, f"peer{p}.keras")
+            peer.save(path)
+            with open(path, "rb") as fh:
+                archives.append(fh.read())
+    return {
+        "peers": archives,
+        "output_kind": ensemble.output_kind,
+        "rule": ensemble.rule_name,
+        "rule_options": dict(ensemble.rule_options),  # a plain dict, not Keras-tracked
+        "n_samples": ensemble.n_samples,
+        "record_proba": ensemble.record_proba,
+        "optimizer_variables": [v.numpy() for v in ensemble.optimizer.variables],
+    }
+
+
+def load_ensemble(blob, estimator):
+    """The compiled ensemble saved by :func:`dump_ensemble`, for ``estimator``."""
+    keras = import_keras()
+    peers = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for p, data in enumerate(blob["peers"]):
+            path = os.path.join(tmp, f"peer{p}.keras")
+            with open(path, "wb") as fh:
+                fh.write(data)
+            peers.append(keras.saving.load_model(path, compile=False))
+    return compile_ensemble(
+        peers,
+        estimator,
+        optimizer_state=blob.get("optimizer_variables"),
+        output_kind=blob["output_kind"],
+        n_samples=blob["n_samples"],
+        rule=blob["rule"],
+        rule_options=blob["rule_options"],
+        record_proba=blob.get("record_proba", 0),
+    )
+
+
+class KerasPickleMixin:
+    """Pickling of an estimator whose fitted ``model_`` is a :class:`PeerEnsemble`."""
+
+    def __getstate__(self):
+        state = dict(vars(self))
+        if "model_" in state:
+            state["model_"] = dump_ensemble(self.model_)
+            state.pop("peers_", None)
+            # Trained callbacks reference the Keras model; they are not pickled.
+            state.pop("callbacks_", None)
+        return state
+
+    def __setstate__(self, state):
+        blob = state.get("model_")
+        vars(self).update(state)
+        if isinstance(blob, dict):
+            self.model_ = load_ensemble(blob, self)
+            self.peers_ = self.model_.peers

@@ -1,0 +1,319 @@
+"""What ``fit`` runs around Keras's training loop.
+
+The stream of batch positions, the forget-rate schedule, the ``tau="auto"``
+estimate, the callbacks the estimator adds (an exact progress bar, a stop on
+divergence) and the snapshot that lets a failed fit leave the model as it was.
+
+Imported lazily by :mod:`skcoteach._classifier` (it imports TensorFlow).
+"""
+
+import contextlib
+import copy
+import logging
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .schedules import forget_rate
+
+__all__ = [
+    "AUTO_TAU_MAX",
+    "AUTO_TAU_WARMUP",
+    "ForgetRateScheduler",
+    "StepCountProgbar",
+    "StopOnDivergence",
+    "batch_positions",
+    "estimate_tau",
+    "quiet_retracing",
+    "record",
+    "restore",
+    "snapshot",
+    "train",
+]
+
+#: Warm-up epochs (at most ``Tk``) before ``tau="auto"`` estimates the noise rate.
+AUTO_TAU_WARMUP = 2
+
+#: Largest forget rate ``tau="auto"`` sets: some samples are always kept.
+AUTO_TAU_MAX = 0.9
+
+
+def estimate_tau(y_enc, model):
+    """Noise rate from the probabilities recorded in the last warm-up epoch."""
+    from .noise import estimate_noise_rate
+
+    proba = model.sample_statistics()["proba"]
+    return min(estimate_noise_rate(y_enc, proba), AUTO_TAU_MAX)
+
+
+def batch_positions(n, batch_size, shuffle_seed=None, first_epoch=0, once=False):
+    """Batches of the positions ``0 .. n - 1`` of the samples, one epoch long.
+
+    Without ``shuffle_seed`` the positions are in order.  With it, the
+    ``k``-th iteration over the dataset (Keras starts one per epoch) is
+    epoch ``first_epoch + k``, in the order of a stateless shuffle seeded
+    by ``(shuffle_seed, epoch)``: the order depends on the seed and the
+    epoch only, never on TensorFlow's global seed.  With ``once=True``
+    every epoch uses the order of epoch 0, ``(shuffle_seed, 0)``.
+
+    The length is declared, so Keras ends every epoch after exactly
+    ``ceil(n / batch_size)`` batches even when that is not a multiple of
+    ``steps_per_execution``.  (An endless stream with ``steps_per_epoch``
+    would not: Keras always runs whole executions.)
+    """
+    n_batches, n_full = -(-n // batch_size), n // batch_size
+
+    def rows(order):
+        # Rows of the reshaped order rather than a map call per batch, which
+        # costs more per training step.
+        batches = tf.data.Dataset.from_tensor_slices(
+            tf.reshape(order[: n_full * batch_size], (n_full, batch_size))
+        )
+        if n_full < n_batches:  # the last, smaller batch
+            last = tf.data.Dataset.from_tensors(order[n_full * batch_size :])
+            batches = batches.concatenate(last)
+        return batches
+
+    def shuffled(epoch):
+        seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
+        return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
+
+    if shuffle_seed is None:
+        positions = rows(tf.range(n, dtype=tf.int64))
+    elif once:
+        positions = rows(shuffled(tf.constant(0, tf.int64)))  # epoch 0's order, every epoch
+    else:
+        # Counts the iterations over the dataset; the first one is first_epoch.
+        epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
+        positions = tf.data.Dataset.from_tensors(0).flat_map(
+            lambda _: rows(shuffled(epoch_counter.assign_add(1)))
+        )
+        positions = positions.apply(tf.data.experimental.assert_cardinality(n_batches))
+    # No tf.data autotuning: with it on, tearing the iterator down at the end
+    # of a fit sometimes took longer than the fit itself.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return positions.with_options(options)
+
+
+class ForgetRateScheduler(keras.callbacks.Callback):
+    """Set the ensemble's forget rate (and epoch) at the start of every epoch.
+
+    Parameters
+    ----------
+    tau : float or None
+        Final forget rate.  None estimates it: the forget rate stays 0 for
+        ``warmup`` epochs, then ``tau`` is set to ``estimate(model)``.
+    Tk, c : float
+        Parameters of :func:`skcoteach.schedules.forget_rate`.
+    warmup : int, default=0
+        Epochs before ``tau`` is estimated (with ``tau=None``).
+    estimate : callable, default=None
+        ``estimate(model) -> float``, called once after the warm-up (or at
+        the end of training if that comes first).
+    """
+
+    def __init__(self, tau, Tk, c, warmup=0, estimate=None):
+        super().__init__()
+        self.tau, self.Tk, self.c = tau, Tk, c
+        self.warmup, self.estimate = warmup, estimate
+        self.rates = {}  # epoch -> forget rate set
+
+    def _estimate(self):
+        if self.tau is None:
+            self.tau = float(self.estimate(self.model))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.tau is None and epoch >= self.warmup:
+            self._estimate()
+        rate = 0.0 if self.tau is None else forget_rate(epoch, self.tau, self.Tk, self.c)
+        self.rates[epoch] = rate
+        self.model.forget_rate.assign(rate)
+        self.model.epoch.assign(epoch)
+
+    def on_train_end(self, logs=None):
+        self._estimate()
+
+
+class StepCountProgbar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, counting the batches actually trained.
+
+    Keras reports the last batch of every execution of ``steps_per_execution``
+    batches as if the execution were full; the last execution of an epoch may
+    run fewer, so the count would overshoot the epoch (``16/15``).  The count
+    is capped at the epoch's length, which the training stream declares.
+    """
+
+    steps = None
+
+    def set_params(self, params):
+        """Receive the fit's parameters, among them the epoch's length ``steps``."""
+        super().set_params(params)
+        self.steps = (params or {}).get("steps")
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Update the bar with the number of batches trained so far in the epoch."""
+        steps = self.steps
+        super().on_train_batch_end(min(batch, steps - 1) if steps else batch, logs)
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stop ``fit`` with a ``ValueError`` when the training loss or the weights are not finite.
+
+    The loss is checked at the end of every epoch (it is in the logs already,
+    so this costs nothing per batch); the peers' weights once, at the end of
+    training.
+    """
+
+    def _fail(self, epoch, what):
+        rate = keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        raise ValueError(
+            f"Training diverged in epoch {epoch} (0-based, as in history_): {what}. "
+            "The estimator was left as it was before this fit. Try a smaller learning "
+            f"rate, e.g. optimizer__learning_rate={float(rate) / 10:g}."
+        )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self._fail(epoch, f"the mean training loss is {float(loss)}")
+
+    def on_train_end(self, logs=None):
+        for peer in self.model.peers:
+            if not all(np.isfinite(w).all() for w in peer.get_weights()):
+                self._fail(getattr(self, "epoch", 0), "the peers' weights are not finite")
+
+
+class _KerasRetracingFilter(logging.Filter):
+    """Drop TensorFlow's "triggered tf.function retracing" warning about Keras's trainer.
+
+    Every new estimator (each fit of a grid search, each cross-validation fold)
+    builds new peers, so Keras traces new prediction and validation
+    functions; TensorFlow counts these by their shared Python code and, from
+    the fifth, warns of "excessive retracing" that is neither excessive nor
+    avoidable.  (The ensemble's own training function avoids the count at the
+    source; see ``PeerEnsemble.make_train_function``.)
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer" in message)
+
+
+@contextlib.contextmanager
+def quiet_retracing():
+    """Filter :class:`_KerasRetracingFilter`'s warning from TensorFlow's logger meanwhile."""
+    logger = logging.getLogger("tensorflow")
+    quiet = _KerasRetracingFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+#: Attributes of the ensemble that a fit may replace.
+_STATE_ATTRIBUTES = (
+    "optimizer",
+    "steps_per_execution",
+    "sample_stats",
+    "rule_name",
+    "_rule",
+    "rule_options",
+    "train_function",
+)
+
+
+def snapshot(ensemble):
+    """Everything a fit changes in ``ensemble``, for :func:`restore`."""
+    variables = [
+        *(v for peer in ensemble.peers for v in peer.variables),
+        *ensemble.optimizer.variables,
+        ensemble.sample_stats,
+        ensemble.epoch,
+        ensemble.forget_rate,
+    ]
+    return {
+        "attributes": {name: getattr(ensemble, name) for name in _STATE_ATTRIBUTES},
+        "values": [(v, v.numpy()) for v in variables],
+    }
+
+
+def restore(ensemble, saved):
+    """Put ``ensemble`` back to a :func:`snapshot`: weights, optimizer, statistics."""
+    for name, value in saved["attributes"].items():
+        setattr(ensemble, name, value)
+    for variable, value in saved["values"]:
+        variable.assign(value)
+
+
+def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
+    """Run Keras's training loop on the estimator's ``model_`` for ``epochs`` epochs.
+
+    On a warm start the peers and the optimizer (Adam's moments) go on.  The
+    training and validation steps gather their batches from the arrays by
+    position.
+
+    Returns
+    -------
+    history : keras.callbacks.History
+    scheduler : ForgetRateScheduler
+        Holds the forget rates set and ``tau``.
+    """
+    est, model = estimator, estimator.model_
+    train_positions = est._batch_positions(
+        len(X), shuffle_seed if est.shuffle else None, est.n_iter_, est.shuffle == "once"
+    )
+    val_positions = None if val is None else est._batch_positions(len(val[0]))
+    est.callbacks_ = [copy.deepcopy(cb) for cb in (est.callbacks or [])]
+    if est.tau == "auto":
+        scheduler = ForgetRateScheduler(
+            getattr(est, "tau_", None),  # estimated once, kept by warm starts
+            est.Tk,
+            est.c,
+            warmup=min(AUTO_TAU_WARMUP, int(np.ceil(est.Tk))),
+            estimate=lambda m: estimate_tau(y_enc, m),
+        )
+    else:
+        scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
+    callbacks = [scheduler, *est.callbacks_]
+    if est.verbose and not any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks):
+        callbacks.append(StepCountProgbar())
+    model.set_training_arrays(X, y_enc, weights)
+    model.set_validation_arrays(*(val or ()))
+    try:
+        with quiet_retracing():
+            history = model.fit(
+                train_positions,
+                epochs=est.n_iter_ + epochs,
+                initial_epoch=est.n_iter_,
+                validation_data=val_positions,
+                callbacks=[*callbacks, StopOnDivergence()],
+                shuffle=False,  # the dataset shuffles itself, with a seed
+                verbose=est.verbose,
+            )
+    finally:
+        # The fitted model keeps no copy of the data.
+        model.set_training_arrays()
+        model.set_validation_arrays()
+    return history, scheduler
+
+
+def record(estimator, history, scheduler):
+    """Extend ``history_`` and ``n_iter_``; set ``tau_``, ``sample_kept_``, ``sample_loss_``."""
+    logs = dict(history.history)
+    # The exact rates set rather than their float32 image in the logs.
+    estimator.tau_ = scheduler.tau
+    logs["forget_rate"] = [scheduler.rates[e] for e in history.epoch]
+    merged = {key: list(values) for key, values in estimator.history_.items()}
+    for key, values in logs.items():
+        merged.setdefault(key, []).extend(float(v) for v in values)
+    estimator.history_ = merged
+    estimator.n_iter_ += len(history.epoch)
+    stats = estimator.model_.sample_statistics()
+    estimator.sample_kept_ = stats["kept"]
+    estimator.sample_loss_ = stats["loss"]
