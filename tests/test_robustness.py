@@ -211,9 +211,9 @@ def test_tensorflow_global_seed_does_not_change_a_seeded_fit(digits):
     np.testing.assert_array_equal(first, second)
 
 
-def test_many_fits_do_not_warn_of_retracing_but_other_warnings_pass(digits):
-    # Every new estimator traces its own Keras functions; TensorFlow would warn
-    # of "excessive retracing" from the fifth fit of a grid search on.
+def test_many_fits_do_not_warn_of_retracing_but_other_warnings_pass(digits, capfd):
+    # Every new estimator traces its own functions; TensorFlow would warn of
+    # "excessive retracing" from the fifth fit of a grid search on.
     import logging
 
     X, y, X_test, _ = digits
@@ -227,11 +227,18 @@ def test_many_fits_do_not_warn_of_retracing_but_other_warnings_pass(digits):
     handler = Keep(level=logging.WARNING)
     logger.addHandler(handler)
     try:
-        for seed in range(7):
-            CoTeachingClassifier(tiny_mlp, epochs=1, random_state=seed).fit(X, y).predict(X_test)
+        # 3 candidates x 2 folds + the refit: 7 fits, each with its own predict.
+        search = GridSearchCV(
+            CoTeachingClassifier(tiny_mlp, epochs=1, random_state=0),
+            {"tau": [0.1, 0.2, 0.3]},
+            cv=2,
+        )
+        search.fit(X, y).predict(X_test)
         logger.warning("an unrelated TensorFlow warning")
     finally:
         logger.removeHandler(handler)
+    assert len(search.cv_results_["params"]) * 2 + 1 == 7
     assert not [m for m in seen if "retracing" in m]
     assert "an unrelated TensorFlow warning" in seen
     assert logger.filters == []  # the filter is only installed during fit / predict
+    assert "retracing" not in capfd.readouterr().err
