@@ -33,11 +33,17 @@ Uncertainty in Dataset Labels", Journal of Artificial Intelligence Research
 70, 2021.
 """
 
-import math
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._label_checks import (
+    _check_option,
+    _check_pred_probs,
+    _check_statistic,
+    _encode_labels,
+    _training_statistics,
+    _unwrap,
+)
 from .noise import estimate_noise_rate
 
 __all__ = [
@@ -49,70 +55,6 @@ __all__ = [
 
 FILTERS = ("low_label_quality", "confident_learning", "both")
 RANKINGS = ("label_quality", "self_confidence")
-#: Probabilities this far outside [0, 1] (float32 rounding) are clipped, not rejected.
-_PROBA_TOL = 1e-6
-
-
-# --------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------
-def _check_pred_probs(labels, pred_probs):
-    """Return ``labels`` (int64) and ``pred_probs`` (float64) as new arrays, or raise."""
-    pred_probs = np.array(pred_probs, dtype=np.float64)
-    if pred_probs.ndim != 2 or pred_probs.shape[1] < 2:
-        raise ValueError(
-            "pred_probs must have shape (n_samples, n_classes) with n_classes >= 2; "
-            f"got an array of shape {pred_probs.shape}."
-        )
-    if not np.isfinite(pred_probs).all() or (pred_probs < -_PROBA_TOL).any() or (
-        pred_probs > 1 + _PROBA_TOL
-    ).any():
-        raise ValueError("pred_probs must hold probabilities in [0, 1], without NaN.")
-    np.clip(pred_probs, 0.0, 1.0, out=pred_probs)  # float32 rounding of a softmax
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.shape[0] != pred_probs.shape[0]:
-        raise ValueError(
-            f"labels must have shape ({pred_probs.shape[0]},) to match pred_probs "
-            f"of shape {pred_probs.shape}; got {labels.shape}."
-        )
-    if labels.size == 0:
-        raise ValueError("labels must contain at least one sample; got an empty array.")
-    n_classes = pred_probs.shape[1]
-    if (
-        labels.dtype.kind not in "iu"
-        or labels.min() < 0
-        or labels.max() >= n_classes
-    ):
-        raise ValueError(
-            f"labels must be integers in [0, {n_classes}) indexing the columns of "
-            "pred_probs (encode other labels with the classifier's classes_, "
-            "or use find_label_issues with the fitted estimator)."
-        )
-    return labels.astype(np.int64), pred_probs
-
-
-def _check_statistic(values, name, n_samples, low, high):
-    """Return a per-sample statistic as a new float64 array (NaN: not recorded)."""
-    if values is None:
-        return np.full(n_samples, np.nan)
-    values = np.array(values, dtype=np.float64)
-    if values.shape != (n_samples,):
-        raise ValueError(
-            f"{name} must have shape ({n_samples},), one value per sample; "
-            f"got an array of shape {values.shape}."
-        )
-    recorded = values[~np.isnan(values)]
-    if ((recorded < low) | (recorded > high)).any():
-        raise ValueError(
-            f"{name} must lie in [{low}, {high}] (NaN where not recorded); "
-            f"got values from {recorded.min()} to {recorded.max()}."
-        )
-    return values
-
-
-def _check_option(value, name, options):
-    if value not in options:
-        raise ValueError(f"{name} must be one of {list(options)}; got {value!r}.")
 
 
 # --------------------------------------------------------------------------
@@ -335,81 +277,6 @@ def _rank(indices, labels, pred_probs, scores, ranked_by):
     """``indices`` sorted worst first by the chosen score (ties by position)."""
     key = scores if ranked_by == "label_quality" else pred_probs[np.arange(labels.size), labels]
     return indices[np.argsort(key[indices], kind="stable")]
-
-
-# --------------------------------------------------------------------------
-# From a fitted estimator
-# --------------------------------------------------------------------------
-def _unwrap(estimator, X):
-    """The final estimator of a Pipeline and ``X`` transformed by the steps before it."""
-    from sklearn.pipeline import Pipeline
-
-    while isinstance(estimator, Pipeline):
-        X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    return estimator, X
-
-
-def _encode_labels(y, classes):
-    """Positions of the labels ``y`` in ``classes``, or a ValueError for unknown labels."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be a 1-D array of labels; got an array of shape {y.shape}.")
-    classes = np.asarray(classes)
-    order = np.argsort(classes, kind="stable")
-    try:
-        pos = np.searchsorted(classes[order], y)
-    except TypeError as exc:
-        raise ValueError(
-            f"y holds labels that cannot be compared with the classes "
-            f"{classes.tolist()} of the estimator ({exc})."
-        ) from exc
-    pos = np.clip(pos, 0, classes.size - 1)
-    encoded = order[pos]
-    unknown = classes[encoded] != y
-    if unknown.any():
-        raise ValueError(
-            f"y contains labels {np.unique(y[unknown]).tolist()} that are not among "
-            f"the classes {classes.tolist()} the estimator was fitted on."
-        )
-    return encoded.astype(np.int64)
-
-
-def _training_statistics(estimator, n_samples, training_statistics):
-    """``sample_loss_`` and ``sample_kept_`` aligned with the ``n_samples`` rows of X.
-
-    Rows without statistics (samples held out by ``validation_split``) get NaN.
-    """
-    missing = np.full(n_samples, np.nan)
-    if training_statistics is False:
-        return missing, missing
-    loss = getattr(estimator, "sample_loss_", None)
-    kept = getattr(estimator, "sample_kept_", None)
-    if loss is None or kept is None:
-        if training_statistics is True:
-            raise ValueError(
-                f"{type(estimator).__name__} has no sample_loss_ and sample_kept_; "
-                "use training_statistics='auto' or False."
-            )
-        return missing, missing
-    n_recorded = len(loss)
-    if n_recorded == n_samples:
-        return np.array(loss, dtype=np.float64), np.array(kept, dtype=np.float64)
-    split = getattr(estimator, "validation_split", 0.0) or 0.0
-    if split > 0 and n_recorded == n_samples - math.ceil(split * n_samples):
-        # Keras's split: the statistics cover the first samples of X.
-        loss_all, kept_all = missing.copy(), missing.copy()
-        loss_all[:n_recorded] = loss
-        kept_all[:n_recorded] = kept
-        return loss_all, kept_all
-    raise ValueError(
-        f"X has {n_samples} samples, but the estimator recorded training statistics "
-        f"for {n_recorded}"
-        + (f" (validation_split={split})" if split else "")
-        + ": pass the data and labels the estimator was fitted on, in the same "
-        "order, or training_statistics=False to use its probabilities only "
-        "(e.g. for data it was not trained on)."
-    )
 
 
 def find_label_issues(
