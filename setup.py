@@ -10,6 +10,14 @@ VERSION = re.search(
     r'^__version__ = "([^"]+)"', (HERE / "skcoteach" / "__init__.py").read_text(), re.M
 ).group(1)
 
+# The lowest supported versions, "name==version" a line: the lower bounds of
+# install_requires below, and exactly what .ci/run's minimum-versions job installs.
+MINIMUM = dict(
+    line.split("==")
+    for line in map(str.strip, (HERE / ".ci" / "min-versions.txt").read_text().splitlines())
+    if line and not line.startswith("#")
+)
+
 SCIKERAS = ["scikeras>=0.13"]  # only for the interoperability test and baselines
 EXTRAS = {
     "test": [
@@ -44,15 +52,17 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["skcoteach", "skcoteach.*"]),
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # Keras >= 3.13 needs it
     install_requires=[
-        "numpy>=1.24",
-        "scikit-learn>=1.7",
+        f"numpy>={MINIMUM['numpy']}",
+        f"scikit-learn>={MINIMUM['scikit-learn']}",
         # tensorflow-cpu is half the download of tensorflow on Linux; users with a
-        # GPU build of TensorFlow already installed keep theirs (any TF >= 2.16).
-        "tensorflow-cpu>=2.16; platform_system == 'Linux' and platform_machine == 'x86_64'",
-        "tensorflow>=2.16; platform_system != 'Linux' or platform_machine != 'x86_64'",
-        "keras>=3.0",
+        # GPU build of TensorFlow already installed keep theirs (any supported TF).
+        f"tensorflow-cpu>={MINIMUM['tensorflow-cpu']}; "
+        "platform_system == 'Linux' and platform_machine == 'x86_64'",
+        f"tensorflow>={MINIMUM['tensorflow']}; "
+        "platform_system != 'Linux' or platform_machine != 'x86_64'",
+        f"keras>={MINIMUM['keras']}",
     ],
     extras_require=EXTRAS,
     classifiers=[
