@@ -145,8 +145,9 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         - raise ``ValueError``: ``n_peers``, ``strategy`` and an ``optimizer``
           of another class, which need new peers or a new optimizer state
           (set ``warm_start=False``);
-        - are not read: ``model``, ``model__*``, ``from_logits`` and
-          ``random_state`` only shape new peers.
+        - have no effect: ``model``, ``model__*`` and ``from_logits`` shape
+          new peers only, and ``random_state`` seeds new peers and the first
+          fit's training order (which warm starts continue).
     steps_per_execution : int, default=16
         Mini-batches run per call of the compiled training function (Keras's
         ``steps_per_execution``); larger values cut Python overhead.
