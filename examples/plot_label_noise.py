@@ -85,7 +85,10 @@ print(f"test accuracy on clean labels: {clf.score(X_test, y_test):.3f}")
 # ----------------------------
 # ``sample_kept_`` holds, for every training sample, the share of the peers
 # whose update used it in the last epoch: with two peers 0, 0.5 or 1.  A
-# sample with 0 was rejected by both peers -- a *suspected label error*.
+# sample with 0 was rejected by both peers in the last epoch.  How many are
+# rejected follows ``tau``, not the data: for a list of likely label errors
+# use :func:`skcoteach.label_issues.find_label_issues` (see
+# :ref:`sphx_glr_auto_examples_plot_label_issues.py`).
 # ``info.noise_mask`` tells us which labels really are wrong.
 mislabelled = info.noise_mask
 for share in np.unique(clf.sample_kept_):
