@@ -2,8 +2,7 @@
 
 The grid of issue 18: a ``StandardScaler`` + ``CoTeachingClassifier`` pipeline
 on scikit-learn's digits: by default ``tau`` x ``Tk`` = 2 x 2 candidates x 3
-folds = 12 fits (``--tau``, ``--tk``, ``--epochs`` change
-it).  Each variant runs in a fresh Python process (TensorFlow's thread pools
+folds = 12 fits (``--tau``, ``--tk``, ``--epochs`` change it).  Each variant runs in a fresh Python process (TensorFlow's thread pools
 are fixed when its runtime starts), ``--repeat`` searches in a row, and its
 wall time (the searches only, not the start of the process or the cluster) is
 printed and written as JSON.
@@ -30,10 +29,11 @@ leaves alone.  The others estimate with a subclass whose ``fit`` calls
 skcoteach does by itself once the call is made where it first imports
 TensorFlow (the subclass is then redundant but harmless).
 
-Run (about 3 minutes on 2 cores; nothing else should run meanwhile)::
+Run (a few minutes on 2 cores; nothing else should run meanwhile), e.g. as
+recorded in ``benchmarks/results/parallel.json``::
 
-    python benchmarks/bench_parallel.py --variants serial,loky-tfdefault,loky \\
-        --repeat 2 --out benchmarks/results/parallel.json
+    python benchmarks/bench_parallel.py --epochs 5 --tau 0.2 --tk 5 10 --repeat 2 \\
+        --variants serial,loky-tfdefault,loky --out results.json
 """
 
 import argparse
