@@ -29,6 +29,7 @@ Importing this module imports neither TensorFlow nor Keras.
 import contextlib
 import functools
 import random
+import threading
 
 import numpy as np
 
@@ -66,6 +67,11 @@ def import_keras():
             f"{keras.backend.backend()!r}. Set the environment variable "
             "KERAS_BACKEND=tensorflow before importing keras."
         )
+    from .parallel import configure_tensorflow
+
+    # Once per process: TensorFlow's thread pools sized from the parallel
+    # engine's OMP_NUM_THREADS, GPU memory growth, the fork check.
+    configure_tensorflow()
     return keras
 
 
@@ -84,6 +90,11 @@ def _keras_seed_state():
     return global_state, seed_generator
 
 
+#: Serialises :func:`seeded` between the threads of one process (a Dask
+#: worker runs tasks in threads): Keras's seed source is a module attribute.
+_SEED_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def seeded(seed):
     """Make Python, NumPy and Keras draw from ``seed``, then restore them.
@@ -91,36 +102,46 @@ def seeded(seed):
     Keras layers seed their initializers and dropout from Python's ``random``
     module and from Keras's global ``SeedGenerator``; both, and NumPy's global
     state, are put back as they were, so the caller's random state is not
-    changed.  TensorFlow's global seed is not touched.
+    changed.  TensorFlow's global seed is not touched.  Meanwhile Keras draws
+    its default seeds from a private ``random.Random(seed)`` (the same
+    sequence as ``random.seed(seed)``), so that another thread drawing from
+    Python's global ``random`` -- Dask's event loop in a worker does -- cannot
+    change the networks built.
 
     On a Keras whose global seed generator cannot be reached, the seeds are
     set with the public :func:`keras.utils.set_random_seed` instead: results
     stay reproducible and Python's and NumPy's states are still restored, but
     TensorFlow's global seed is then left set to ``seed``.
     """
-    state = _keras_seed_state()
-    saved_python, saved_numpy = random.getstate(), np.random.get_state()
-    if state is None:
-        import_keras().utils.set_random_seed(seed)
-        restore_keras = None
-    else:
-        global_state, seed_generator = state
-        key = seed_generator.GLOBAL_SEED_GENERATOR
-        previous = global_state.get_global_attribute(key)
-        random.seed(seed)
-        np.random.seed(seed)
-        global_state.set_global_attribute(key, seed_generator.SeedGenerator(seed))
+    with _SEED_LOCK:
+        state = _keras_seed_state()
+        saved_python, saved_numpy = random.getstate(), np.random.get_state()
+        if state is None:
+            import_keras().utils.set_random_seed(seed)
+            restore_keras = None
+        else:
+            global_state, seed_generator = state
+            key = seed_generator.GLOBAL_SEED_GENERATOR
+            previous = global_state.get_global_attribute(key)
+            saved_source = getattr(seed_generator, "python_random", None)
+            random.seed(seed)
+            np.random.seed(seed)
+            if saved_source is not None:
+                seed_generator.python_random = random.Random(seed)
+            global_state.set_global_attribute(key, seed_generator.SeedGenerator(seed))
 
-        def restore_keras():
-            global_state.set_global_attribute(key, previous)
+            def restore_keras():
+                global_state.set_global_attribute(key, previous)
+                if saved_source is not None:
+                    seed_generator.python_random = saved_source
 
-    try:
-        yield
-    finally:
-        random.setstate(saved_python)
-        np.random.set_state(saved_numpy)
-        if restore_keras is not None:
-            restore_keras()
+        try:
+            yield
+        finally:
+            random.setstate(saved_python)
+            np.random.set_state(saved_numpy)
+            if restore_keras is not None:
+                restore_keras()
 
 
 # ----------------------------------------------------------------------

@@ -34,30 +34,6 @@ N_WORKERS = 2
 PKG_ROOT = pathlib.Path(skcoteach.__file__).parents[1]
 TESTS_ROOT = pathlib.Path(__file__).parents[1]
 
-# skcoteach runs configure_tensorflow where it first imports TensorFlow; the
-# tests of that automatic call are expected to fail until it is in place.
-HOOKED = any(
-    "configure_tensorflow()" in path.read_text()
-    for path in pathlib.Path(skcoteach.__file__).parent.glob("*.py")
-    if path.name != "parallel.py"
-)
-needs_hook = pytest.mark.xfail(
-    not HOOKED, strict=True, reason="configure_tensorflow() not yet called where TF is imported"
-)
-# Dask's event loop draws from Python's global `random` while a task builds the
-# peers: the initial weights match n_jobs=1 only once Keras's initializers draw
-# from a private random.Random(seed) while building (see docs: scaling).
-SEED_ISOLATED = any(
-    "seed_generator.python_random" in path.read_text()
-    for path in pathlib.Path(skcoteach.__file__).parent.glob("*.py")
-)
-needs_isolated_seeds = pytest.mark.xfail(
-    not SEED_ISOLATED,
-    strict=False,  # a race: a search may, rarely, match by chance
-    reason="peers still seeded from the global `random`",
-)
-
-
 def _run(code, env=None, args=(), timeout=300):
     """Run ``code`` in a fresh interpreter; return its last stdout line as JSON."""
     # Only the thread settings given here: none from the environment of the tests.
@@ -379,7 +355,6 @@ def fresh_loky():
     get_reusable_executor(kill_workers=True).shutdown(wait=True)
 
 
-@needs_hook
 def test_loky_workers_size_tensorflow_threads(digits, fresh_loky, tmp_path):
     for record in _worker_threads(digits, tmp_path, "loky"):
         assert record["omp"] == str(max(os.cpu_count() // N_WORKERS, 1))
@@ -412,7 +387,6 @@ def dask_client():
     cluster.close()
 
 
-@needs_isolated_seeds
 def test_dask_search_matches_serial(digits, serial_search, dask_client):
     X, y, _ = _small(digits)
     with joblib.parallel_config(backend="dask"):
@@ -430,7 +404,6 @@ def test_dask_estimators_travel_back_and_predict_identically(digits, dask_client
     assert {pid for _, _, pid in results} <= set(dask_client.run(os.getpid).values())
 
 
-@needs_hook
 def test_dask_workers_size_tensorflow_threads(digits, dask_client, tmp_path):
     for record in _worker_threads(digits, tmp_path, "dask", n_jobs=-1):  # Dask's nanny sets OMP_NUM_THREADS=1
         assert (record["omp"], record["intra_op"], record["inter_op"]) == ("1", 1, 1)
@@ -472,7 +445,6 @@ def test_ray_estimators_travel_back_and_predict_identically(digits, ray_backend)
     _assert_travel_back(results, X_test)
 
 
-@needs_hook
 def test_ray_workers_size_tensorflow_threads(digits, ray_backend, tmp_path):
     for record in _worker_threads(digits, tmp_path, "ray"):  # Ray sets OMP_NUM_THREADS to the task's num_cpus (1)
         assert (record["omp"], record["intra_op"], record["inter_op"]) == ("1", 1, 1)
