@@ -38,7 +38,10 @@ EXTRAS = {
         "pandas>=1.5",
         "pillow",
     ],
-    "benchmarks": ["matplotlib>=3.6"],
+    "benchmarks": ["matplotlib>=3.6", "cleanlab>=2.6"],
+    # Engines for many fits at once (docs: Scaling out); CI installs both.
+    "dask": ["dask[distributed]>=2024.1"],
+    "ray": ["ray>=2.9"],
 }
 EXTRAS["dev"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
