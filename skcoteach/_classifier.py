@@ -480,6 +480,39 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def find_label_issues(self, X, y, **kwargs):
+        """Find the training samples whose given labels are most likely wrong.
+
+        Ranks the samples by a label quality combining the peers' probability
+        of the given label (``predict_proba``), ``sample_loss_`` and
+        ``sample_kept_``, and flags as many as confident learning estimates
+        to be mislabelled: the count comes from the data, not from ``tau``.
+        Pass the ``X`` and (noisy) ``y`` given to ``fit``, in the same order.
+        In a pipeline, call :func:`skcoteach.label_issues.find_label_issues`
+        with the pipeline, or ``pipe[-1].find_label_issues(pipe[:-1].transform(X), y)``.
+        After a fit with ``validation_split`` pass the whole ``X``: the
+        held-out last samples are judged from their probabilities only.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The training samples.
+        y : array-like of shape (n_samples,)
+            Their given labels, among ``classes_``.
+        **kwargs
+            ``filter_by``, ``return_indices_ranked_by``, ``as_frame``,
+            ``training_statistics``: see
+            :func:`skcoteach.label_issues.find_label_issues`.
+
+        Returns
+        -------
+        ndarray or pandas.DataFrame
+            Boolean mask (default), flagged indices worst first, or a table.
+        """
+        from .label_issues import find_label_issues
+
+        return find_label_issues(self, X, y, **kwargs)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False

@@ -293,10 +293,6 @@ def test_pipeline_and_validation_split():
         find_label_issues(clf, Xt[:450], y_noisy[:450], training_statistics=True)
 
 
-@pytest.mark.skipif(
-    not hasattr(__import__("skcoteach").CoTeachingClassifier, "find_label_issues"),
-    reason="CoTeachingClassifier.find_label_issues not added yet",
-)
 def test_estimator_method_delegates(noisy_fit):
     clf, X, labels, _ = noisy_fit
     np.testing.assert_array_equal(
