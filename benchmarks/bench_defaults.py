@@ -1,0 +1,309 @@
+"""Defaults benchmark: what a user gets on small and medium tables without knowing the noise rate.
+
+Data that ship with scikit-learn (iris, wine, breast_cancer, digits, and
+``make_classification`` sets of several sizes) and subsets of MNIST /
+Fashion-MNIST.  Each data set is split 70 / 30 (stratified, per seed); the
+training labels get symmetric or pair noise (``skcoteach.noise.make_label_noise``);
+every method is a scikit-learn pipeline ``StandardScaler -> classifier`` fitted
+on the noisy labels and scored on the clean test labels.
+
+Methods:
+
+- ``skc_default``: ``CoTeachingClassifier(random_state=seed)`` as it comes;
+- ``skc_true``: ``tau`` = the true noise rate;
+- ``skc_auto``: ``tau="auto"``;
+- ``skc_tau0``: ``tau=0`` (the same two networks, standard training);
+- ``lr``, ``hgb``, ``mlp``: ``LogisticRegression``, ``HistGradientBoostingClassifier``,
+  ``MLPClassifier`` (scikit-learn defaults, ``max_iter`` raised for the first
+  and last so that they converge);
+- ``cl_lr``, ``cl_hgb``: cleanlab's ``CleanLearning`` around the first two
+  (needs ``pip install cleanlab``; skipped with a note otherwise).
+
+``--shuffle`` sets the estimator's training order for every ``skc_*`` method
+(default: the estimator's default).  Each (data, noise, rate, seed, method,
+order) result is one line of ``<results>/runs.jsonl``; a run that is already
+there is not repeated, so the command can be interrupted and resumed.
+``report`` prints the table of means over the seeds and writes
+``<results>/defaults.md`` and a plot.
+
+Examples
+--------
+A quick look (a few minutes)::
+
+    python benchmarks/bench_defaults.py run --datasets digits wine --seeds 0 1
+
+The recorded runs (see ``benchmarks/README.md``)::
+
+    python benchmarks/bench_defaults.py run --shuffle true --methods skc_default skc_true
+    python benchmarks/bench_defaults.py run --shuffle once --methods skc_default skc_true
+    python benchmarks/bench_defaults.py report
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+DEFAULT_RESULTS = HERE / "results" / "defaults"
+
+DATASETS = (
+    "iris",
+    "wine",
+    "breast_cancer",
+    "digits",
+    "clf500",
+    "clf2000",
+    "clf10000",
+    "mnist5000",
+    "fashion5000",
+)
+METHODS = (
+    "skc_default",
+    "skc_true",
+    "skc_auto",
+    "skc_tau0",
+    "lr",
+    "hgb",
+    "mlp",
+    "cl_lr",
+    "cl_hgb",
+)
+
+
+def load(name, data_path=None):
+    """``(X, y)`` of a benchmark data set (float64 features, integer labels)."""
+    from sklearn import datasets
+
+    if name in ("iris", "wine", "breast_cancer", "digits"):
+        return getattr(datasets, f"load_{name}")(return_X_y=True)
+    if name.startswith("clf"):
+        n = int(name[3:])
+        return datasets.make_classification(
+            n_samples=n,
+            n_features=20,
+            n_informative=10,
+            n_redundant=4,
+            n_classes=4,
+            class_sep=1.5,
+            random_state=0,
+        )
+    from skcoteach.datasets import load_fashion_mnist, load_mnist
+
+    loader, n = (load_mnist, int(name[5:])) if name.startswith("mnist") else (
+        load_fashion_mnist,
+        int(name[7:]),
+    )
+    (x, y), _ = loader(data_path)
+    keep = np.random.RandomState(0).permutation(len(x))[:n]  # one fixed subset
+    return x[keep].reshape(n, -1).astype(np.float64) / 255.0, y[keep]
+
+
+def make_method(name, tau, seed, shuffle):
+    """The classifier of method ``name`` (a fresh, unfitted estimator)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    from skcoteach import CoTeachingClassifier
+
+    if name.startswith("skc_"):
+        params = {"random_state": seed}
+        if shuffle is not None:
+            params["shuffle"] = shuffle
+        if name == "skc_true":
+            params["tau"] = tau
+        elif name == "skc_auto":
+            params["tau"] = "auto"
+        elif name == "skc_tau0":
+            params["tau"] = 0.0
+        return CoTeachingClassifier(**params)
+    if name in ("lr", "cl_lr"):
+        base = LogisticRegression(max_iter=2000)
+    elif name in ("hgb", "cl_hgb"):
+        base = HistGradientBoostingClassifier(random_state=seed)
+    elif name == "mlp":
+        return MLPClassifier(max_iter=500, random_state=seed)
+    else:
+        raise ValueError(f"Unknown method {name!r}; the methods are {METHODS}.")
+    if name.startswith("cl_"):
+        from cleanlab.classification import CleanLearning
+
+        return CleanLearning(base, seed=seed)
+    return base
+
+
+def run_one(dataset, X, y, kind, rate, seed, method, shuffle):
+    """Fit one method on one noisy split; return the record."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import LabelEncoder, StandardScaler
+
+    from skcoteach.noise import make_label_noise
+
+    y = LabelEncoder().fit_transform(y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=seed
+    )
+    y_noisy, info = make_label_noise(
+        y_train, rate, kind=kind, random_state=seed, return_info=True
+    )
+    clf = make_method(method, rate, seed, shuffle)
+    model = make_pipeline(StandardScaler(), clf)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings of the baselines
+        model.fit(X_train, y_noisy)
+    seconds = time.perf_counter() - start
+    record = {
+        "dataset": dataset,
+        "n_train": len(X_train),
+        "kind": kind,
+        "rate": rate,
+        "actual_noise_rate": float(info.actual_noise_rate),
+        "seed": seed,
+        "method": method,
+        "accuracy": 100 * float(np.mean(model.predict(X_test) == y_test)),
+        "seconds": seconds,
+    }
+    if method.startswith("skc_"):
+        record["tau_"] = float(clf.tau_)
+        record["epochs"] = int(clf.n_iter_)
+    return record
+
+
+def _key(record):
+    return tuple(
+        record[k] for k in ("dataset", "kind", "rate", "seed", "method", "shuffle")
+    )
+
+
+def run(args):
+    """Run every requested combination not yet in ``runs.jsonl``."""
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / "runs.jsonl"
+    done = set()
+    if path.exists():
+        done = {_key(json.loads(line)) for line in path.read_text().splitlines() if line}
+    from skcoteach import CoTeachingClassifier
+
+    names = {True: "true", "once": "once", False: "false"}
+    if args.shuffle is None:  # the estimator's default, recorded by name
+        args.shuffle = names[CoTeachingClassifier().get_params()["shuffle"]]
+    shuffle = {name: value for value, name in names.items()}[args.shuffle]
+    methods = list(args.methods)
+    if any(m.startswith("cl_") for m in methods):
+        try:
+            import cleanlab  # noqa: F401
+        except ImportError:
+            print("cleanlab is not installed: skipping cl_lr / cl_hgb (pip install cleanlab)")
+            methods = [m for m in methods if not m.startswith("cl_")]
+    for dataset in args.datasets:
+        X, y = load(dataset, args.data)
+        for kind in args.noise:
+            for rate in args.rates:
+                if rate == 0 and kind != args.noise[0]:
+                    continue  # clean data: once
+                for seed in args.seeds:
+                    for method in methods:
+                        order = None if not method.startswith("skc_") else args.shuffle
+                        key = (dataset, kind, rate, seed, method, order)
+                        if key in done:
+                            continue
+                        record = run_one(
+                            dataset, X, y, kind, rate, seed, method,
+                            shuffle if method.startswith("skc_") else None,
+                        )
+                        record["shuffle"] = order
+                        record["command"] = " ".join(
+                            [os.path.basename(sys.executable)] + sys.argv
+                        )
+                        with path.open("a") as fh:
+                            fh.write(json.dumps(record) + "\n")
+                        print(
+                            f"{dataset:14s} {kind:9s} {rate:.2f} seed {seed} {method:12s} "
+                            f"order {order}: {record['accuracy']:.2f} "
+                            f"({record['seconds']:.1f} s)",
+                            flush=True,
+                        )
+
+
+def _label(record):
+    order = record.get("shuffle")
+    return record["method"] if order is None else f"{record['method']} ({order})"
+
+
+def report(results):
+    """Table of the mean clean test accuracy over seeds, per cell and method."""
+    path = results / "runs.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    cells, labels = {}, []
+    for r in records:
+        label = _label(r)
+        if label not in labels:
+            labels.append(label)
+        cell = (r["dataset"], "clean" if r["rate"] == 0 else f"{r['kind']}-{round(100 * r['rate'])}")
+        cells.setdefault(cell, {}).setdefault(label, []).append(r["accuracy"])
+    labels.sort(key=lambda label: (METHODS.index(label.split(" ")[0]), label))
+    lines = [
+        "| data | noise | " + " | ".join(labels) + " |",
+        "|---|---|" + "---|" * len(labels),
+    ]
+    for (dataset, noise), by_label in sorted(
+        cells.items(), key=lambda item: (DATASETS.index(item[0][0]), item[0][1])
+    ):
+        means = {k: np.mean(v) for k, v in by_label.items()}
+        best = max(means.values())
+        row = []
+        for label in labels:
+            if label not in by_label:
+                row.append("-")
+                continue
+            text = f"{means[label]:.1f} ± {np.std(by_label[label]):.1f}"
+            row.append(f"**{text}**" if means[label] == best else text)
+        n_seeds = max(len(v) for v in by_label.values())
+        lines.append(f"| {dataset} | {noise} ({n_seeds} seeds) | " + " | ".join(row) + " |")
+    table = "\n".join(lines)
+    (results / "defaults.md").write_text(table + "\n")
+    print(table)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="fit and record")
+    run_parser.add_argument("--datasets", nargs="+", default=list(DATASETS[:7]), choices=DATASETS)
+    run_parser.add_argument("--noise", nargs="+", default=["symmetric", "pair"],
+                            choices=["symmetric", "pair"])
+    run_parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.2, 0.4])
+    run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    run_parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    run_parser.add_argument(
+        "--shuffle",
+        choices=["true", "once", "false"],
+        default=None,
+        help="the estimator's training order for the skc_* methods (default: its default)",
+    )
+    run_parser.add_argument(
+        "--data",
+        default=os.environ.get("SKCOTEACH_DATA"),
+        help="folder of mnist.npz / fashion_mnist.npz for the image subsets "
+        "(default: $SKCOTEACH_DATA, then the Keras download)",
+    )
+    rep = sub.add_parser("report", help="table of the recorded runs")
+    for p in (run_parser, rep):
+        p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        report(args.results)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
