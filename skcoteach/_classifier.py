@@ -112,7 +112,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         - ``False``: the order of ``X``.
 
         The permutations are seeded by ``random_state``; they never depend
-        on TensorFlow's global seed.
+        on TensorFlow's global seed.  On MNIST, ``"once"`` kept Co-teaching
+        4-5 points more accurate at the end of a long training (the wrong
+        labels stop slipping into the updates); on small tables it made no
+        consistent difference.  See the user guide, "shuffle: the training
+        order".
     from_logits : bool or "auto", default="auto"
         Whether the peers output logits rather than probabilities.  "auto"
         reads the activation of the output layer (``softmax`` / ``sigmoid``:
