@@ -212,9 +212,10 @@ def test_recorder(X_test, y_test, y_train_clean=None, y_train_noisy=None, order=
                     record["loss_clean_mean"] = float(np.mean(loss[clean]))
                     record["loss_wrong_mean"] = float(np.mean(loss[~clean]))
                     record["loss_auc"] = float(roc_auc_score(~clean, loss))
-                    if order is not None and epoch >= 1 and order.positions(epoch) is not None:
+                    now = order.positions(epoch) if order is not None and epoch >= 1 else None
+                    if now is not None:
                         n_batches = -(-order.n // order.batch_size)
-                        now = order.positions(epoch) // order.batch_size
+                        now = now // order.batch_size
                         before = order.positions(epoch - 1) // order.batch_size
                         gap = np.digitize((n_batches - before + now) / n_batches, GAP_BINS[1:-1])
                         for name, group in (("wrong", ~clean), ("clean", clean)):
