@@ -37,7 +37,7 @@ try:
     from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 except ImportError as exc:  # pragma: no cover - depends on the installed scikit-learn
     raise ImportError(
-        "skcoteach needs scikit-learn >= 1.7 (sklearn.utils._param_validation with "
+        "skcoteach needs scikit-learn >= 1.6 (sklearn.utils._param_validation with "
         f"HasMethods, Interval and StrOptions); importing them failed: {exc}"
     ) from exc
 
