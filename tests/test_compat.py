@@ -3,6 +3,7 @@
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +99,18 @@ def test_sample_weight_fallback_refuses_what_scikit_learn_refuses(weights, messa
         _check_sample_weight(weights, X, dtype=np.float32, ensure_non_negative=True)
 
 
+def _minimum_versions():
+    """The pinned lower bounds that setup.py and the minimum-versions CI job use."""
+    path = Path(__file__).resolve().parents[1] / ".ci" / "min-versions.txt"
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.strip()] = version.strip()
+    return pins
+
+
 def test_scikit_learn_without_parameter_validation_is_refused_clearly():
     # scikit-learn imports its own module first; then a stand-in without the
     # classes skcoteach needs replaces it.
@@ -108,4 +121,5 @@ def test_scikit_learn_without_parameter_validation_is_refused_clearly():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode != 0
-    assert "skcoteach needs scikit-learn >= 1.7" in done.stderr
+    major_minor = ".".join(_minimum_versions()["scikit-learn"].split(".")[:2])
+    assert f"skcoteach needs scikit-learn >= {major_minor} " in done.stderr
