@@ -127,18 +127,18 @@ class TrainingOrder:
         original = CoTeachingClassifier._batch_positions
         recorder = self
 
-        def batch_positions(clf, n, shuffle_seed=None, first_epoch=0, once=False):
+        def batch_positions(clf, n, shuffle_seed=None, epoch=None, once=False):
             if shuffle_seed is None:  # validation: in order
-                return original(clf, n, shuffle_seed, first_epoch, once)
+                return original(clf, n, shuffle_seed, epoch, once)
             recorder.seed, recorder.n = shuffle_seed, n
             if mode != "batches":
-                return original(clf, n, shuffle_seed, first_epoch, once)
+                return original(clf, n, shuffle_seed, epoch, once)
             n_full = n // batch_size
-            epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
             fixed = tf.constant(recorder.order(0))
+            epoch_variable = epoch
 
             def epoch_batches(_):
-                epoch = epoch_counter.assign_add(1)
+                epoch = epoch_variable.read_value()  # set by the estimator's callbacks
                 rows = tf.reshape(fixed[: n_full * batch_size], (n_full, batch_size))
                 seed = tf.stack([tf.constant(shuffle_seed + 1, tf.int64), epoch])
                 rows = tf.random.experimental.stateless_shuffle(rows, seed)

@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import sys
 import time
 

@@ -131,7 +131,10 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         mode="max", restore_best_weights=True)`` (with noisy validation labels
         ``val_loss`` can rise while accuracy still improves).  They are
         deep-copied at each ``fit`` so the estimator's parameters stay
-        untouched; the trained copies are ``callbacks_``.
+        untouched; the trained copies are ``callbacks_``.  With a
+        ``keras.callbacks.BackupAndRestore``, a fit killed mid-way and run
+        again resumes where it stopped, to the same result (user guide,
+        "Resuming a long fit after a kill").
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, keyed by the original labels; multiplied into
         ``sample_weight``.
@@ -398,8 +401,10 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             self._optimizer_config = _build.resolved_optimizer(self)
         else:
             _build.apply_warm_start(self, len(X), rule_options)
-        history, scheduler = _training.train(self, X, y_enc, weights, val, epochs, shuffle_seed)
-        _training.record(self, history, scheduler)
+        history, scheduler, earlier = _training.train(
+            self, X, y_enc, weights, val, epochs, shuffle_seed
+        )
+        _training.record(self, history, scheduler, earlier)
         return self
 
     def _validate_all_params(self):
@@ -434,11 +439,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         self.history_ = {}
         self.n_iter_ = 0
 
-    def _batch_positions(self, n, shuffle_seed=None, first_epoch=0, once=False):
+    def _batch_positions(self, n, shuffle_seed=None, epoch=None, once=False):
         """The training stream: see :func:`skcoteach._training.batch_positions`."""
         from ._training import batch_positions
 
-        return batch_positions(n, self.batch_size, shuffle_seed, first_epoch, once)
+        return batch_positions(n, self.batch_size, shuffle_seed, epoch, once)
 
     def _check_validation_data(self, validation_data):
         """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""

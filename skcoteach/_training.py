@@ -47,20 +47,32 @@ def estimate_tau(y_enc, model):
     return min(estimate_noise_rate(y_enc, proba), AUTO_TAU_MAX)
 
 
-def batch_positions(n, batch_size, shuffle_seed=None, first_epoch=0, once=False):
+def batch_positions(n, batch_size, shuffle_seed=None, epoch=None, once=False):
     """Batches of the positions ``0 .. n - 1`` of the samples, one epoch long.
 
-    Without ``shuffle_seed`` the positions are in order.  With it, the
-    ``k``-th iteration over the dataset (Keras starts one per epoch) is
-    epoch ``first_epoch + k``, in the order of a stateless shuffle seeded
-    by ``(shuffle_seed, epoch)``: the order depends on the seed and the
-    epoch only, never on TensorFlow's global seed.  With ``once=True``
-    every epoch uses the order of epoch 0, ``(shuffle_seed, 0)``.
+    Without ``shuffle_seed`` the positions are in order.  With it, every
+    iteration over the dataset (Keras starts one per epoch, after the
+    callbacks' ``on_epoch_begin``) reads the epoch from the variable
+    ``epoch`` and visits the samples in the order of a stateless shuffle
+    seeded by ``(shuffle_seed, epoch)``: the order depends on the seed and the
+    epoch only, never on TensorFlow's global seed or on how many epochs this
+    process has run, so a fit resumed at epoch ``e`` visits epoch ``e``'s
+    order.  With ``once=True`` every epoch uses the order of epoch 0,
+    ``(shuffle_seed, 0)``, and ``epoch`` is not needed.
 
     The length is declared, so Keras ends every epoch after exactly
     ``ceil(n / batch_size)`` batches even when that is not a multiple of
     ``steps_per_execution``.  (An endless stream with ``steps_per_epoch``
     would not: Keras always runs whole executions.)
+
+    Parameters
+    ----------
+    n, batch_size : int
+    shuffle_seed : int, default=None
+    epoch : tf.Variable of dtype int64, default=None
+        The epoch about to be trained (the ensemble's ``epoch``, which
+        :class:`ForgetRateScheduler` sets); required when shuffling every epoch.
+    once : bool, default=False
     """
     n_batches, n_full = -(-n // batch_size), n // batch_size
 
@@ -75,19 +87,20 @@ def batch_positions(n, batch_size, shuffle_seed=None, first_epoch=0, once=False)
             batches = batches.concatenate(last)
         return batches
 
-    def shuffled(epoch):
-        seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
+    def shuffled(epoch_value):
+        seed = tf.stack([tf.constant(shuffle_seed, tf.int64), tf.cast(epoch_value, tf.int64)])
         return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed)
 
     if shuffle_seed is None:
         positions = rows(tf.range(n, dtype=tf.int64))
     elif once:
-        positions = rows(shuffled(tf.constant(0, tf.int64)))  # epoch 0's order, every epoch
+        positions = rows(shuffled(0))  # epoch 0's order, every epoch
     else:
-        # Counts the iterations over the dataset; the first one is first_epoch.
-        epoch_counter = tf.Variable(first_epoch - 1, dtype=tf.int64, trainable=False)
+        if epoch is None:
+            raise ValueError("batch_positions needs the epoch variable to shuffle every epoch.")
+        # The variable is read when an iteration begins, not when the dataset is built.
         positions = tf.data.Dataset.from_tensors(0).flat_map(
-            lambda _: rows(shuffled(epoch_counter.assign_add(1)))
+            lambda _: rows(shuffled(epoch.read_value()))
         )
         positions = positions.apply(tf.data.experimental.assert_cardinality(n_batches))
     # No tf.data autotuning: with it on, tearing the iterator down at the end
@@ -258,17 +271,21 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
     training and validation steps gather their batches from the arrays by
     position.
 
+    With a :class:`keras.callbacks.BackupAndRestore` among the callbacks, a
+    fit killed before its end resumes where the checkpoint left it (see
+    :mod:`skcoteach._resume`).
+
     Returns
     -------
     history : keras.callbacks.History
     scheduler : ForgetRateScheduler
         Holds the forget rates set and ``tau``.
+    earlier : dict or None
+        The epochs done before a resumption (see :func:`record`).
     """
+    from ._resume import ResumeState, backup_dir
+
     est, model = estimator, estimator.model_
-    train_positions = est._batch_positions(
-        len(X), shuffle_seed if est.shuffle else None, est.n_iter_, est.shuffle == "once"
-    )
-    val_positions = None if val is None else est._batch_positions(len(val[0]))
     est.callbacks_ = [copy.deepcopy(cb) for cb in (est.callbacks or [])]
     if est.tau == "auto":
         scheduler = ForgetRateScheduler(
@@ -280,7 +297,17 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
         )
     else:
         scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
-    callbacks = [scheduler, *est.callbacks_]
+    callbacks = [scheduler]
+    directory = backup_dir(est.callbacks_)
+    if directory is not None:  # resumable: the seed, tau and logs go with the checkpoint
+        resume = ResumeState(directory, est.n_iter_, shuffle_seed, scheduler)
+        shuffle_seed = est._shuffle_seed = resume.shuffle_seed
+        callbacks.append(resume)
+    callbacks.extend(est.callbacks_)
+    train_positions = est._batch_positions(
+        len(X), shuffle_seed if est.shuffle else None, model.epoch, est.shuffle == "once"
+    )
+    val_positions = None if val is None else est._batch_positions(len(val[0]))
     if est.verbose and not any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks):
         callbacks.append(StepCountProgbar())
     model.set_training_arrays(X, y_enc, weights)
@@ -300,20 +327,28 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
         # The fitted model keeps no copy of the data.
         model.set_training_arrays()
         model.set_validation_arrays()
-    return history, scheduler
+    return history, scheduler, (resume.earlier if directory is not None else None)
 
 
-def record(estimator, history, scheduler):
-    """Extend ``history_`` and ``n_iter_``; set ``tau_``, ``sample_kept_``, ``sample_loss_``."""
-    logs = dict(history.history)
+def record(estimator, history, scheduler, earlier=None):
+    """Extend ``history_`` and ``n_iter_``; set ``tau_``, ``sample_kept_``, ``sample_loss_``.
+
+    ``earlier`` holds the epochs done before this fit was resumed from a
+    BackupAndRestore checkpoint (see :class:`skcoteach._resume.ResumeState`);
+    they come first.
+    """
+    earlier = earlier or {"epoch": [], "logs": {}, "forget_rate": []}
+    epochs = [*earlier["epoch"], *history.epoch]
     # The exact rates set rather than their float32 image in the logs.
     estimator.tau_ = scheduler.tau
-    logs["forget_rate"] = [scheduler.rates[e] for e in history.epoch]
+    logs = {key: [*earlier["logs"].get(key, []), *values] for key, values in history.history.items()}
+    logs["forget_rate"] = [scheduler.rates[e] for e in epochs]
     merged = {key: list(values) for key, values in estimator.history_.items()}
     for key, values in logs.items():
         merged.setdefault(key, []).extend(float(v) for v in values)
     estimator.history_ = merged
-    estimator.n_iter_ += len(history.epoch)
+    if epochs:  # the epoch after the last one trained (EarlyStopping may end early)
+        estimator.n_iter_ = epochs[-1] + 1
     stats = estimator.model_.sample_statistics()
     estimator.sample_kept_ = stats["kept"]
     estimator.sample_loss_ = stats["loss"]

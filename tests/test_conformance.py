@@ -244,20 +244,27 @@ def test_training_stream_is_a_seeded_permutation_per_epoch():
     import tensorflow as tf
 
     clf = CoTeachingClassifier(batch_size=4)
-    dataset = clf._batch_positions(10, shuffle_seed=7, first_epoch=5)
+    epoch = tf.Variable(5, dtype=tf.int64)
+    dataset = clf._batch_positions(10, shuffle_seed=7, epoch=epoch)
     assert dataset.cardinality() == 3
-    epochs = [np.concatenate([b.numpy() for b in dataset]) for _ in range(3)]
-    for epoch, order in zip(range(5, 8), epochs):
+    epochs = []
+    for value in range(5, 8):  # Keras's callbacks set the epoch before each pass
+        epoch.assign(value)
+        epochs.append(np.concatenate([b.numpy() for b in dataset]))
+    for value, order in zip(range(5, 8), epochs):
         assert sorted(order) == list(range(10))  # every sample once
         expected = tf.random.experimental.stateless_shuffle(
-            tf.range(10, dtype=tf.int64), seed=[7, epoch]
+            tf.range(10, dtype=tf.int64), seed=[7, value]
         ).numpy()
         np.testing.assert_array_equal(order, expected)
     assert not np.array_equal(epochs[0], epochs[1])
-    again = clf._batch_positions(10, shuffle_seed=7, first_epoch=6)
+    # The order depends on the epoch only: a new stream at epoch 6 (a resumed fit).
+    again = clf._batch_positions(10, shuffle_seed=7, epoch=tf.Variable(6, dtype=tf.int64))
     np.testing.assert_array_equal(np.concatenate([b.numpy() for b in again]), epochs[1])
     in_order = clf._batch_positions(10)
     np.testing.assert_array_equal(np.concatenate([b.numpy() for b in in_order]), np.arange(10))
+    with pytest.raises(ValueError, match="needs the epoch variable"):
+        clf._batch_positions(10, shuffle_seed=7)
 
 
 def _weights(clf):

@@ -28,16 +28,25 @@ def streams(monkeypatch):
     return seen
 
 
-def _epochs(dataset, n_epochs):
-    """The order of the samples in each of ``n_epochs`` passes over ``dataset``."""
-    return [np.concatenate([b.numpy() for b in dataset]) for _ in range(n_epochs)]
+def _epochs(dataset, n_epochs, clf=None):
+    """The order of the samples in each of ``n_epochs`` passes over ``dataset``.
+
+    With ``clf``, pass ``e`` is epoch ``e`` of its fitted ensemble, whose epoch
+    variable the stream reads (as Keras's callbacks set it in ``fit``).
+    """
+    orders = []
+    for epoch in range(n_epochs):
+        if clf is not None:
+            clf.model_.epoch.assign(epoch)
+        orders.append(np.concatenate([b.numpy() for b in dataset]))
+    return orders
 
 
 def test_once_visits_the_same_permutation_every_epoch(digits, streams):
     X, y, _, _ = digits
-    CoTeachingClassifier(tiny_mlp, shuffle="once", **FAST).fit(X, y)
+    clf = CoTeachingClassifier(tiny_mlp, shuffle="once", **FAST).fit(X, y)
     (n, dataset), = streams
-    orders = _epochs(dataset, 3)
+    orders = _epochs(dataset, 3, clf)
     assert sorted(orders[0]) == list(range(n))  # every sample once
     assert not np.array_equal(orders[0], np.arange(n))  # shuffled
     for order in orders[1:]:
@@ -46,9 +55,9 @@ def test_once_visits_the_same_permutation_every_epoch(digits, streams):
 
 def test_true_draws_a_new_permutation_every_epoch(digits, streams):
     X, y, _, _ = digits
-    CoTeachingClassifier(tiny_mlp, shuffle=True, **FAST).fit(X, y)
+    clf = CoTeachingClassifier(tiny_mlp, shuffle=True, **FAST).fit(X, y)
     (n, dataset), = streams
-    orders = _epochs(dataset, 3)
+    orders = _epochs(dataset, 3, clf)
     for order in orders:
         assert sorted(order) == list(range(n))
     assert not np.array_equal(orders[0], orders[1])
@@ -64,14 +73,21 @@ def test_false_keeps_the_order_of_the_data(digits, streams):
 
 
 def test_once_is_the_first_epoch_of_the_reshuffled_stream():
+    import tensorflow as tf
+
     clf = CoTeachingClassifier(batch_size=4)
+    epoch = tf.Variable(0, dtype=tf.int64)
+    every = []
+    for value in range(3):
+        epoch.assign(value)
+        every.append(_epochs(clf._batch_positions(10, shuffle_seed=7, epoch=epoch), 1)[0])
     once = _epochs(clf._batch_positions(10, shuffle_seed=7, once=True), 3)
-    every = _epochs(clf._batch_positions(10, shuffle_seed=7), 3)
     for order in once:
         np.testing.assert_array_equal(order, every[0])
     assert not np.array_equal(every[1], every[0])
     # A warm start at epoch 5 still visits the one order.
-    later = _epochs(clf._batch_positions(10, shuffle_seed=7, first_epoch=5, once=True), 1)
+    epoch.assign(5)
+    later = _epochs(clf._batch_positions(10, shuffle_seed=7, epoch=epoch, once=True), 1)
     np.testing.assert_array_equal(later[0], every[0])
 
 
