@@ -135,6 +135,23 @@ def outputs_logits(from_logits, peer, out):
     return not (in_unit and np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
 
 
+def steps_per_execution(ensemble, estimator):
+    """The estimator's ``steps_per_execution``, or 1 under a ``tf.distribute`` strategy.
+
+    Keras's loop of several steps per call fails under ``MirroredStrategy``
+    (Keras 3.15, TensorFlow 2.21: "You must feed a value for placeholder
+    tensor" from ``multi_step_on_iterator``, with a plain ``Sequential``
+    model too), so a distributed fit runs one step per call.
+    """
+    import tensorflow as tf
+
+    if ensemble.distribute_strategy is not tf.distribute.get_strategy() or (
+        tf.distribute.has_strategy()
+    ):
+        return 1
+    return estimator.steps_per_execution
+
+
 def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
     """Compile ``ensemble`` with the estimator's optimizer and ``steps_per_execution``.
 
@@ -156,7 +173,7 @@ def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
 
     ensemble.compile(
         optimizer=fuse(make_optimizer(estimator)),
-        steps_per_execution=estimator.steps_per_execution,
+        steps_per_execution=steps_per_execution(ensemble, estimator),
     )
     optimizer = ensemble.optimizer
     optimizer.build(ensemble.trainable_variables)
@@ -252,8 +269,8 @@ def apply_warm_start(estimator, n_samples, rule_options):
         same_rate = new_config.get("learning_rate") == old_config.get("learning_rate")
         set_optimizer(model, estimator, state, restore_learning_rate=same_rate)
         estimator._optimizer_config = new_class, new_config
-    if estimator.steps_per_execution != model.steps_per_execution:
-        model.steps_per_execution = estimator.steps_per_execution
+    if steps_per_execution(model, estimator) != model.steps_per_execution:
+        model.steps_per_execution = steps_per_execution(model, estimator)
         model.train_function = None  # runs the old number of steps per call
     if n_samples != model.n_samples:
         model.resize_sample_statistics(n_samples)

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import rules
+from . import _replicas, rules
 from ._compat import counted_apart, is_dataset_iterator, keras_logits, lean_training_applies
 
 OUTPUT_KINDS = ("probabilities", "logits")
@@ -246,17 +246,27 @@ class PeerEnsemble(keras.Model):
         return (*(tf.gather(a, data) for a in arrays), data)
 
     def _train_batch(self, data):
-        """Update the peers on one batch ``(x, y, sample_weight, index)`` and record its statistics."""
+        """Update the peers on one batch ``(x, y, sample_weight, index)`` and record its statistics.
+
+        Under a ``tf.distribute`` strategy this runs once per replica on its
+        share of the mini-batch; see :mod:`skcoteach._replicas`.
+        """
         x, y, sample_weight, index = data
         keep_fraction = 1.0 - self.forget_rate
         with tf.GradientTape() as tape:
             log_probs = self.peer_log_probabilities(x, training=True)
             losses = rules.cross_entropy(log_probs, y)
             total, peer_losses, keep_mask = self._rule(
-                losses, log_probs, keep_fraction, sample_weight, self.epoch, **self.rule_options
+                losses,
+                log_probs,
+                keep_fraction,
+                sample_weight,
+                self.epoch,
+                mean=_replicas.loss_mean(),
+                **self.rule_options,
             )
-            if self.losses:  # regularisation terms of the peers
-                total = total + tf.add_n(self.losses)
+            if self.losses:  # regularisation terms of the peers, once per step
+                total = total + tf.add_n(self.losses) / _replicas.n_replicas()
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(total, variables), variables)
 
@@ -267,17 +277,11 @@ class PeerEnsemble(keras.Model):
         ]
         if self.record_proba:  # decided when tracing: no cost otherwise
             columns.append(tf.reduce_mean(tf.exp(log_probs), axis=0))
-        self.sample_stats.scatter_nd_update(tf.reshape(index, (-1, 1)), tf.concat(columns, 1))
+        _replicas.write_rows(self.sample_stats, tf.reshape(index, (-1, 1)), tf.concat(columns, 1))
 
+        peer_losses, kept = _replicas.batch_logs(peer_losses, keep_mask)
         self.train_tracker.update_state(
-            tf.concat(
-                [
-                    tf.reduce_mean(peer_losses)[None],
-                    peer_losses,
-                    tf.reduce_mean(keep_mask)[None],
-                ],
-                axis=0,
-            )
+            tf.concat([tf.reduce_mean(peer_losses)[None], peer_losses, kept[None]], axis=0)
         )
 
     def _train_logs(self):
@@ -364,8 +368,8 @@ class PeerEnsemble(keras.Model):
         self.val_loss_tracker.update_state(loss, sample_weight=sample_weight)
         self.val_accuracy_tracker.update_state(correct, sample_weight=sample_weight)
         return {
-            "loss": self.val_loss_tracker.result(),
-            "accuracy": self.val_accuracy_tracker.result(),
+            "loss": _replicas.mean_result(self.val_loss_tracker),
+            "accuracy": _replicas.mean_result(self.val_accuracy_tracker),
         }
 
     def predict_step(self, data):
@@ -380,7 +384,10 @@ class PeerEnsemble(keras.Model):
         """
         # Columns: kept share, mean loss, then the mean class probabilities.
         width = 2 + self.record_proba
-        self.sample_stats = tf.Variable(np.zeros((n_samples, width), np.float32), trainable=False)
+        self.sample_stats = tf.Variable(
+            np.zeros((n_samples, width), np.float32),
+            trainable=False,
+        )
         self.train_function = None
 
     def sample_statistics(self):

@@ -8,7 +8,10 @@ an :class:`Update`: the total loss to minimise (its gradient trains every
 peer), each peer's loss for the logs, and the mask of the samples each peer was
 trained on.  A new rule is a new function here plus a name in :data:`RULES`;
 the training loop does not change.  Every rule has the signature
-``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``.
+``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``,
+plus ``mean``: how per-sample losses are averaged (:func:`weighted_mean`, or
+:func:`replica_weighted_mean` when a ``tf.distribute`` strategy splits the
+mini-batch over replicas).
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
@@ -56,6 +59,7 @@ __all__ = [
     "disagreement",
     "n_keep",
     "peer_view",
+    "replica_weighted_mean",
     "smallest_mask",
     "symmetric_kl",
     "weighted_mean",
@@ -187,7 +191,32 @@ def weighted_mean(losses, weights):
     return tf.math.divide_no_nan(total, tf.reduce_sum(weights, axis=-1))
 
 
-def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None):
+def replica_weighted_mean(losses, weights):
+    """:func:`weighted_mean` of a mini-batch split over the replicas of a strategy.
+
+    Each replica divides its own weighted sum by the weights summed over all
+    replicas, so the replicas' values, and their gradients, add up to the
+    weighted mean over the whole mini-batch.  Keras's optimizer sums the
+    replicas' gradients under ``tf.distribute``, so one step on a global
+    batch is the step on one device.  Called in a replica context; with one
+    replica it is :func:`weighted_mean`.
+
+    Parameters
+    ----------
+    losses, weights : Tensor of shape (n_peers, batch)
+
+    Returns
+    -------
+    Tensor of shape (n_peers,)
+    """
+    context = tf.distribute.get_replica_context()
+    weights = tf.stop_gradient(weights)
+    total = tf.reduce_sum(losses * weights, axis=-1)
+    weight = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(weights, axis=-1))
+    return tf.math.divide_no_nan(total, weight)
+
+
+def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None, mean=weighted_mean):
     """Co-teaching's cross update.
 
     Parameters
@@ -205,6 +234,9 @@ def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None):
         selected for it.
     epoch : int Tensor, optional
         Current epoch (unused by this rule).
+    mean : callable, default=weighted_mean
+        ``mean(losses, weights)`` along the last axis: :func:`weighted_mean`,
+        or :func:`replica_weighted_mean` under a ``tf.distribute`` strategy.
 
     Returns
     -------
@@ -213,15 +245,15 @@ def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None):
         get the gradient of its own loss only.
     """
     k = n_keep(tf.shape(losses)[1], keep_fraction)
-    return _cross_update(losses, tf.stop_gradient(peer_view(losses)), k, sample_weight)
+    return _cross_update(losses, tf.stop_gradient(peer_view(losses)), k, sample_weight, mean)
 
 
-def _cross_update(losses, scores, k, sample_weight, candidates=None):
+def _cross_update(losses, scores, k, sample_weight, mean, candidates=None):
     mask = smallest_mask(scores, k)
     if candidates is not None:
         mask = mask * candidates[tf.newaxis, :]
     weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
-    peer_losses = weighted_mean(losses, weights)
+    peer_losses = mean(losses, weights)
     return Update(tf.reduce_sum(peer_losses), peer_losses, mask)
 
 
@@ -241,12 +273,14 @@ def disagreement(log_probs):
     return 1.0 - tf.cast(agree, log_probs.dtype)
 
 
-def coteaching_plus(losses, log_probs, keep_fraction, sample_weight, epoch, init_epochs=0):
+def coteaching_plus(
+    losses, log_probs, keep_fraction, sample_weight, epoch, init_epochs=0, mean=weighted_mean
+):
     """Co-teaching+: the cross update restricted to disagreeing samples.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight
+    losses, log_probs, keep_fraction, sample_weight, mean
         See :func:`coteaching`.
     epoch : int Tensor
         Current (0-based) epoch.
@@ -267,7 +301,7 @@ def coteaching_plus(losses, log_probs, keep_fraction, sample_weight, epoch, init
     k = tf.minimum(n_keep(tf.maximum(n_candidates, 1), keep_fraction), n_candidates)
     # Non-candidates are ranked after every candidate.
     scores = tf.stop_gradient(peer_view(losses)) + (1.0 - candidates)[tf.newaxis, :] * 1e30
-    return _cross_update(losses, scores, k, sample_weight, candidates)
+    return _cross_update(losses, scores, k, sample_weight, mean, candidates)
 
 
 def _check_init_epochs(value):
@@ -296,12 +330,14 @@ def symmetric_kl(log_probs):
     return n_peers * own - cross
 
 
-def jocor(losses, log_probs, keep_fraction, sample_weight, epoch=None, co_lambda=0.1):
+def jocor(
+    losses, log_probs, keep_fraction, sample_weight, epoch=None, co_lambda=0.1, mean=weighted_mean
+):
     """JoCoR: joint loss with co-regularisation, small-loss selection, joint update.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, epoch
+    losses, log_probs, keep_fraction, sample_weight, epoch, mean
         See :func:`coteaching`.
     co_lambda : float, default=0.1
         Weight ``lambda`` of the agreement (symmetric KL) term, in [0, 1].
@@ -321,8 +357,8 @@ def jocor(losses, log_probs, keep_fraction, sample_weight, epoch=None, co_lambda
     k = n_keep(tf.shape(losses)[1], keep_fraction)
     mask = smallest_mask(tf.stop_gradient(joint)[tf.newaxis, :], k)  # (1, batch)
     weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
-    total = weighted_mean(joint[tf.newaxis, :], weights)[0]
-    peer_losses = weighted_mean(losses, weights)
+    total = mean(joint[tf.newaxis, :], weights)[0]
+    peer_losses = mean(losses, weights)
     return Update(total, peer_losses, tf.tile(mask, [n_peers, 1]))
 
 
@@ -341,7 +377,7 @@ _OPTION_CHECKS = {
 }
 
 #: The arguments every rule receives from the training step (not options).
-_STEP_ARGUMENTS = ("losses", "log_probs", "keep_fraction", "sample_weight", "epoch")
+_STEP_ARGUMENTS = ("losses", "log_probs", "keep_fraction", "sample_weight", "epoch", "mean")
 
 
 def check_options(rule, options):
