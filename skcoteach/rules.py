@@ -203,11 +203,15 @@ def replica_weighted_mean(losses, weights):
 
     Parameters
     ----------
-    losses, weights : Tensor of shape (n_peers, batch)
+    losses : Tensor of shape (n_peers, batch)
+        This replica's per-sample losses.
+    weights : Tensor of shape (n_peers, batch) or (1, batch)
+        This replica's weights: zero for the samples not selected.
 
     Returns
     -------
     Tensor of shape (n_peers,)
+        This replica's share of the weighted mean over the whole mini-batch.
     """
     context = tf.distribute.get_replica_context()
     weights = tf.stop_gradient(weights)
