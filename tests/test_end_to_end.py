@@ -18,3 +18,7 @@ def test_coteaching_beats_standard_training_on_40_percent_noise():
     assert result["coteaching"] > 0.85, result
     # The rejected samples are mostly the mislabelled ones (measured: about 90%).
     assert result["rejected_wrong"] > 0.75, result
+    # find_label_issues (measured with seed 0: 434 flagged of 507 wrong labels,
+    # precision 0.99, recall 0.85).
+    assert result["label_issues_precision"] > 0.85, result
+    assert result["label_issues_recall"] > 0.6, result
