@@ -5,10 +5,9 @@ the replica's share of the global mini-batch, and its optimizer sums the
 replicas' gradients.  The ensemble's step stays the same with four
 adjustments, all of them no-ops with one replica:
 
-- the losses are averaged with
-  :func:`skcoteach.rules.replica_weighted_mean` (each replica's weighted sum
-  over the weights selected on all replicas), so that the summed gradients
-  are those of the mean over the whole mini-batch;
+- the losses are averaged with :func:`replica_weighted_mean` (each
+  replica's weighted sum over the weights selected on all replicas), so that
+  the summed gradients are those of the mean over the whole mini-batch;
 - each replica selects the small-loss samples of its own share (the rule
   runs per replica, as Keras runs ``BatchNormalization`` per replica);
 - the per-sample statistics are gathered from all replicas and written to
@@ -23,7 +22,14 @@ import tensorflow as tf
 
 from . import rules
 
-__all__ = ["batch_logs", "loss_mean", "mean_result", "n_replicas", "write_rows"]
+__all__ = [
+    "batch_logs",
+    "loss_mean",
+    "mean_result",
+    "n_replicas",
+    "replica_weighted_mean",
+    "write_rows",
+]
 
 
 def n_replicas():
@@ -32,9 +38,38 @@ def n_replicas():
     return 1 if context is None else context.num_replicas_in_sync
 
 
+def replica_weighted_mean(losses, weights):
+    """``rules.weighted_mean`` of a mini-batch split over the replicas of a strategy.
+
+    Each replica divides its own weighted sum by the weights summed over all
+    replicas, so the replicas' values, and their gradients, add up to the
+    weighted mean over the whole mini-batch.  Keras's optimizer sums the
+    replicas' gradients under ``tf.distribute``, so one step on a global
+    batch is the step on one device.  Called in a replica context; with one
+    replica it is :func:`~skcoteach.rules.weighted_mean`.
+
+    Parameters
+    ----------
+    losses : Tensor of shape (n_peers, batch)
+        This replica's per-sample losses.
+    weights : Tensor of shape (n_peers, batch) or (1, batch)
+        This replica's weights: zero for the samples not selected.
+
+    Returns
+    -------
+    Tensor of shape (n_peers,)
+        This replica's share of the weighted mean over the whole mini-batch.
+    """
+    context = tf.distribute.get_replica_context()
+    weights = tf.stop_gradient(weights)
+    total = tf.reduce_sum(losses * weights, axis=-1)
+    weight = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(weights, axis=-1))
+    return tf.math.divide_no_nan(total, weight)
+
+
 def loss_mean():
     """The ``mean`` the update rules average per-sample losses with."""
-    return rules.weighted_mean if n_replicas() == 1 else rules.replica_weighted_mean
+    return rules.weighted_mean if n_replicas() == 1 else replica_weighted_mean
 
 
 def write_rows(variable, index, rows):

@@ -10,8 +10,8 @@ trained on.  A new rule is a new function here plus a name in :data:`RULES`;
 the training loop does not change.  Every rule has the signature
 ``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``,
 plus ``mean``: how per-sample losses are averaged (:func:`weighted_mean`, or
-:func:`replica_weighted_mean` when a ``tf.distribute`` strategy splits the
-mini-batch over replicas).
+its replica version when a ``tf.distribute`` strategy splits the mini-batch
+over replicas; user guide, "One big fit on several devices").
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
@@ -59,7 +59,6 @@ __all__ = [
     "disagreement",
     "n_keep",
     "peer_view",
-    "replica_weighted_mean",
     "smallest_mask",
     "symmetric_kl",
     "weighted_mean",
@@ -191,35 +190,6 @@ def weighted_mean(losses, weights):
     return tf.math.divide_no_nan(total, tf.reduce_sum(weights, axis=-1))
 
 
-def replica_weighted_mean(losses, weights):
-    """:func:`weighted_mean` of a mini-batch split over the replicas of a strategy.
-
-    Each replica divides its own weighted sum by the weights summed over all
-    replicas, so the replicas' values, and their gradients, add up to the
-    weighted mean over the whole mini-batch.  Keras's optimizer sums the
-    replicas' gradients under ``tf.distribute``, so one step on a global
-    batch is the step on one device.  Called in a replica context; with one
-    replica it is :func:`weighted_mean`.
-
-    Parameters
-    ----------
-    losses : Tensor of shape (n_peers, batch)
-        This replica's per-sample losses.
-    weights : Tensor of shape (n_peers, batch) or (1, batch)
-        This replica's weights: zero for the samples not selected.
-
-    Returns
-    -------
-    Tensor of shape (n_peers,)
-        This replica's share of the weighted mean over the whole mini-batch.
-    """
-    context = tf.distribute.get_replica_context()
-    weights = tf.stop_gradient(weights)
-    total = tf.reduce_sum(losses * weights, axis=-1)
-    weight = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(weights, axis=-1))
-    return tf.math.divide_no_nan(total, weight)
-
-
 def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None, mean=weighted_mean):
     """Co-teaching's cross update.
 
@@ -240,7 +210,7 @@ def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None, mean
         Current epoch (unused by this rule).
     mean : callable, default=weighted_mean
         ``mean(losses, weights)`` along the last axis: :func:`weighted_mean`,
-        or :func:`replica_weighted_mean` under a ``tf.distribute`` strategy.
+        or its replica version under a ``tf.distribute`` strategy.
 
     Returns
     -------
