@@ -143,13 +143,9 @@ def steps_per_execution(ensemble, estimator):
     tensor" from ``multi_step_on_iterator``, with a plain ``Sequential``
     model too), so a distributed fit runs one step per call.
     """
-    import tensorflow as tf
+    from ._compat import under_strategy
 
-    if ensemble.distribute_strategy is not tf.distribute.get_strategy() or (
-        tf.distribute.has_strategy()
-    ):
-        return 1
-    return estimator.steps_per_execution
+    return 1 if under_strategy(ensemble) else estimator.steps_per_execution
 
 
 def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
@@ -269,8 +265,9 @@ def apply_warm_start(estimator, n_samples, rule_options):
         same_rate = new_config.get("learning_rate") == old_config.get("learning_rate")
         set_optimizer(model, estimator, state, restore_learning_rate=same_rate)
         estimator._optimizer_config = new_class, new_config
-    if steps_per_execution(model, estimator) != model.steps_per_execution:
-        model.steps_per_execution = steps_per_execution(model, estimator)
+    steps = steps_per_execution(model, estimator)
+    if steps != model.steps_per_execution:
+        model.steps_per_execution = steps
         model.train_function = None  # runs the old number of steps per call
     if n_samples != model.n_samples:
         model.resize_sample_statistics(n_samples)

@@ -53,6 +53,7 @@ __all__ = [
     "keras_logits",
     "lean_training_applies",
     "seeded",
+    "under_strategy",
     "validate_params",
 ]
 
@@ -175,20 +176,22 @@ def adam_slots(optimizer, variable):
     return momentums[index], velocities[index]
 
 
+def under_strategy(model):
+    """Whether ``model`` is built or trained under a ``tf.distribute`` strategy."""
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy() or (
+        model.distribute_strategy is not tf.distribute.get_strategy()
+    )
+
+
 def lean_training_applies(model):
     """Whether Keras's trainer lets ``model`` run its one-graph training function.
 
     False under ``run_eagerly``, XLA or a ``tf.distribute`` strategy: Keras's
     own function handles those.
     """
-    import tensorflow as tf
-
-    return not (
-        model.run_eagerly
-        or model.jit_compile
-        or tf.distribute.has_strategy()
-        or model.distribute_strategy is not tf.distribute.get_strategy()
-    )
+    return not (model.run_eagerly or model.jit_compile or under_strategy(model))
 
 
 def counted_apart(function):
