@@ -110,10 +110,10 @@ GAP_BINS = (0.0, 0.5, 1.5, 2.0)
 class TrainingOrder:
     """The estimator's training order, recorded for the diagnostics of the recorder.
 
-    Wraps ``CoTeachingClassifier._batch_positions`` for the rest of the
-    process to learn the seed of the training stream; :meth:`positions` then
+    Wraps ``CoTeachingClassifier._order_of_epochs`` for the rest of the
+    process to learn the seed of the training order; :meth:`positions` then
     rebuilds where each sample stood in the order of an epoch.  With
-    ``mode="batches"`` (a diagnostic) the training stream is replaced: the
+    ``mode="batches"`` (a diagnostic) the training order is replaced: the
     mini-batches of one seeded permutation are fixed, as with
     ``shuffle="once"``, but visited in a new order every epoch.
     """
@@ -124,35 +124,25 @@ class TrainingOrder:
         from skcoteach import CoTeachingClassifier
 
         self.mode, self.batch_size, self.seed = mode, batch_size, None
-        original = CoTeachingClassifier._batch_positions
+        original = CoTeachingClassifier._order_of_epochs
         recorder = self
 
-        def batch_positions(clf, n, shuffle_seed=None, epoch=None, once=False):
-            if shuffle_seed is None:  # validation: in order
-                return original(clf, n, shuffle_seed, epoch, once)
+        def order_of_epochs(clf, n, shuffle_seed):
             recorder.seed, recorder.n = shuffle_seed, n
             if mode != "batches":
-                return original(clf, n, shuffle_seed, epoch, once)
+                return original(clf, n, shuffle_seed)
             n_full = n // batch_size
             fixed = tf.constant(recorder.order(0))
-            epoch_variable = epoch
 
-            def epoch_batches(_):
-                epoch = epoch_variable.read_value()  # set by the estimator's callbacks
+            def batches_order(epoch):
                 rows = tf.reshape(fixed[: n_full * batch_size], (n_full, batch_size))
-                seed = tf.stack([tf.constant(shuffle_seed + 1, tf.int64), epoch])
+                seed = tf.constant([shuffle_seed + 1, epoch], tf.int64)
                 rows = tf.random.experimental.stateless_shuffle(rows, seed)
-                batches = tf.data.Dataset.from_tensor_slices(rows)
-                if n_full * batch_size < n:
-                    batches = batches.concatenate(
-                        tf.data.Dataset.from_tensors(fixed[n_full * batch_size :])
-                    )
-                return batches
+                return tf.concat([tf.reshape(rows, [-1]), fixed[n_full * batch_size :]], 0)
 
-            dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
-            return dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+            return batches_order
 
-        CoTeachingClassifier._batch_positions = batch_positions
+        CoTeachingClassifier._order_of_epochs = order_of_epochs
 
     def order(self, epoch):
         """Sample indices in the order of the epoch's permutation (``mode`` "true": per epoch)."""

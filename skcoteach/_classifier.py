@@ -24,6 +24,9 @@ from ._persistence import KerasPickleMixin
 
 __all__ = ["CoTeachingClassifier"]
 
+#: ``predict_proba`` on at most this many batches calls the peers once, directly.
+EAGER_PREDICT_BATCHES = 8
+
 
 class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin, BaseEstimator):
     """Classifier trained with Co-teaching, robust to noisy labels.
@@ -382,7 +385,30 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             raise
 
     def _fit_steps(self, X, y, sample_weight, validation_data, epochs, reset, classes):
-        from . import _build, _training
+        from . import _training
+
+        X, y_enc, weights, val, shuffle_seed = self._prepare_fit(
+            X, y, sample_weight, validation_data, reset, classes
+        )
+        history, scheduler, earlier = _training.train(
+            self, X, y_enc, weights, val, epochs, shuffle_seed
+        )
+        _training.record(self, history, scheduler, earlier)
+        return self
+
+    def _prepare_fit(self, X, y, sample_weight, validation_data, reset, classes):
+        """Validate everything and build (or warm-start) the peers; the data to train on.
+
+        Also used by :mod:`skcoteach.model_selection`, which trains the
+        prepared estimators of a grid search together.
+
+        Returns
+        -------
+        X, y_enc, weights, val, shuffle_seed
+            The training arrays, the validation arrays (or None) and the seed of
+            the training order.
+        """
+        from . import _build
 
         rule_options = self._validate_all_params()
         X, y, y_enc, weights, classes = _validation.training_data(
@@ -401,11 +427,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             self._optimizer_config = _build.resolved_optimizer(self)
         else:
             _build.apply_warm_start(self, len(X), rule_options)
-        history, scheduler, earlier = _training.train(
-            self, X, y_enc, weights, val, epochs, shuffle_seed
-        )
-        _training.record(self, history, scheduler, earlier)
-        return self
+        return X, y_enc, weights, val, shuffle_seed
 
     def _validate_all_params(self):
         """Check every parameter; return the options of the update rule."""
@@ -439,11 +461,23 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         self.history_ = {}
         self.n_iter_ = 0
 
-    def _batch_positions(self, n, shuffle_seed=None, epoch=None, once=False):
-        """The training stream: see :func:`skcoteach._training.batch_positions`."""
+    def _batch_positions(self, n):
+        """The stream of batch positions: see :func:`skcoteach._training.batch_positions`."""
         from ._training import batch_positions
 
-        return batch_positions(n, self.batch_size, shuffle_seed, epoch, once)
+        return batch_positions(n, self.batch_size)
+
+    def _order_of_epochs(self, n, shuffle_seed):
+        """``epoch -> order`` of the training samples, as ``shuffle`` says.
+
+        See :func:`skcoteach._training.epoch_order`.
+        """
+        import functools
+
+        from ._training import epoch_order
+
+        seed = shuffle_seed if self.shuffle else None
+        return functools.partial(epoch_order, n, seed, once=self.shuffle == "once")
 
     def _check_validation_data(self, validation_data):
         """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
@@ -464,13 +498,26 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         -------
         ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
+
+        Notes
+        -----
+        Up to ``8 * batch_size`` samples are predicted in one direct call of
+        the peers; more go through Keras's ``predict`` in batches of
+        ``batch_size``, whose traced function costs a few tenths of a second
+        once per fitted model.
         """
         from ._training import quiet_retracing
 
         check_is_fitted(self)
         X = _validation.validate_X(self, X)
-        with quiet_retracing():
-            proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
+        if len(X) <= EAGER_PREDICT_BATCHES * self.batch_size:
+            # One direct call: tracing Keras's predict function for a new model
+            # costs ~0.4 s, far more than a few batches (a cross-validation
+            # fold, a grid search's test split).
+            proba = self.model_(X, training=False).numpy()
+        else:
+            with quiet_retracing():
+                proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
         return np.asarray(proba, dtype=np.float64)
 
     def predict(self, X):

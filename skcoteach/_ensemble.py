@@ -100,7 +100,78 @@ class MeanVector(keras.metrics.Metric):
         return tf.math.divide_no_nan(self.total, self.count)
 
 
-class PeerEnsemble(keras.Model):
+class LeanTraining:
+    """Mixin of a Keras model whose ``fit`` runs one ``tf.function`` per execution.
+
+    The model provides ``_train_on(batch, arrays)`` (one training step on a
+    batch of sample indices, gathering from ``arrays``), ``_train_logs()``
+    and the attribute ``_training_arrays``.
+    """
+
+    def make_train_function(self, force=False):
+        """Build the function ``fit`` calls once per ``steps_per_execution`` batches.
+
+        Keras's TensorFlow trainer runs every step as a nested ``tf.function``
+        inside a while loop over optionals and computes the logs after each
+        step.  For a ``tf.data`` iterator (what ``fit`` passes) this builds one
+        ``tf.function`` instead: a while loop of up to ``steps_per_execution``
+        calls of ``_train_on``, then the logs once.  The steps are the
+        same; a fit traces and optimises one graph less, which matters for
+        the many short fits of a grid search.  Keras's own function is used
+        for anything else: Python iterators (``train_on_batch``),
+        ``run_eagerly``, XLA and distribution strategies.
+
+        Every ensemble traces its own function (it captures its own
+        variables).  TensorFlow counts the traces of all ``tf.function``
+        objects made from the same Python code together and warns of
+        "excessive retracing" from the fifth; the traced callable is made
+        for this ensemble by :func:`skcoteach._compat.counted_apart`, which
+        TensorFlow counts on its own: one trace each, no warning, same graph.
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=True)
+        if not self._lean_train_function_applies():
+            return self.train_function
+        keras_function = self.train_function
+        steps = int(self.steps_per_execution)
+
+        def steps_of(iterator, arrays):
+            # The training arrays are an argument, not a capture: a warm start
+            # on new arrays of the same shapes reuses the traced function.
+            def more(step, batch):
+                return tf.logical_and(step < steps, batch.has_value())
+
+            def one_step(step, batch):
+                self._train_on(batch.get_value(), arrays)
+                step += 1
+                # The next batch only if this execution takes it (else it would be lost).
+                return step, tf.cond(step < steps, iterator.get_next_as_optional, lambda: batch)
+
+            first = iterator.get_next_as_optional()
+            n_steps, _ = tf.while_loop(more, one_step, (tf.constant(0), first))
+            return n_steps, self._train_logs()
+
+        run_steps = tf.function(counted_apart(steps_of), autograph=False, reduce_retracing=True)
+
+        def function(iterator):
+            if not is_dataset_iterator(iterator):
+                return keras_function(iterator)
+            n_steps, logs = run_steps(iterator, self._training_arrays)
+            if n_steps == 0:  # as Keras: the end of a dataset of unknown length
+                raise StopIteration
+            return logs
+
+        function.run_steps = run_steps  # the tf.function, for inspection
+        self.train_function = function
+        return function
+
+    def _lean_train_function_applies(self):
+        """Whether :meth:`make_train_function` may replace Keras's function."""
+        return lean_training_applies(self)
+
+
+class PeerEnsemble(LeanTraining, keras.Model):
     """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
 
     Calling the ensemble returns the peers' mean class probabilities.
@@ -110,9 +181,9 @@ class PeerEnsemble(keras.Model):
     applies one optimizer step to all peers' variables.
 
     A training batch is either a tuple ``(x, y, sample_weight, index)`` or,
-    after :meth:`set_training_arrays`, only the ``index`` of its samples: the
-    step then gathers ``x``, ``y`` and ``sample_weight`` from the training
-    arrays itself.  Likewise a validation batch is ``(x, y, sample_weight)``
+    after :meth:`set_training_arrays`, only the positions of its samples in
+    the epoch's order (:meth:`set_epoch_order`): the step then gathers
+    ``x``, ``y`` and ``sample_weight`` from the training arrays itself.  Likewise a validation batch is ``(x, y, sample_weight)``
     or, after :meth:`set_validation_arrays`, the index of its samples.
 
     Parameters
@@ -198,7 +269,8 @@ class PeerEnsemble(keras.Model):
         the first iterator over it is made.  With the arrays set here, the
         dataset passed to ``fit`` yields only the indices of each batch, and
         the compiled training step gathers the batch from these tensors, so
-        that copy is never made.
+        that copy is never made.  The indices are positions in the epoch's
+        order (:meth:`set_epoch_order`; the data's order until it is set).
 
         Parameters
         ----------
@@ -209,7 +281,16 @@ class PeerEnsemble(keras.Model):
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
         """
-        self._training_arrays = _as_tensors(x, y, sample_weight)
+        arrays = _as_tensors(x, y, sample_weight)
+        if arrays:  # the positions of a batch index the epoch's order
+            n = int(arrays[0].shape[0])
+            order = tf.range(n, dtype=tf.int64)
+            if getattr(self, "order", None) is None or int(self.order.shape[0]) != n:
+                self.order = tf.Variable(order, trainable=False)
+            else:
+                self.order.assign(order)
+            arrays = (*arrays, self.order)
+        self._training_arrays = arrays
         if self.train_function is not None and not hasattr(self.train_function, "run_steps"):
             # Keras's own function captured the previous arrays when traced.
             self.train_function = None
@@ -243,7 +324,23 @@ class PeerEnsemble(keras.Model):
                 f"The {kind} batch holds only sample indices, but no {kind} arrays are "
                 f"set: call set_{kind}_arrays(x, y, sample_weight) first."
             )
-        return (*(tf.gather(a, data) for a in arrays), data)
+        if len(arrays) == 4:  # training: positions in the epoch's order
+            data = tf.gather(arrays[3], data)
+        return (*(tf.gather(a, data) for a in arrays[:3]), data)
+
+    def set_epoch_order(self, order):
+        """Set the order of the training samples that the coming epoch visits.
+
+        A training batch of indices holds positions in this order (see
+        :meth:`set_training_arrays`); :class:`skcoteach._training.OrderScheduler`
+        calls this at the start of every epoch.
+
+        Parameters
+        ----------
+        order : int Tensor of shape (n_samples,)
+            A permutation of the training samples.
+        """
+        self.order.assign(tf.cast(order, tf.int64))
 
     def _train_batch(self, data):
         """Update the peers on one batch ``(x, y, sample_weight, index)`` and record its statistics.
@@ -251,32 +348,46 @@ class PeerEnsemble(keras.Model):
         Under a ``tf.distribute`` strategy this runs once per replica on its
         share of the mini-batch; see :mod:`skcoteach._replicas`.
         """
-        x, y, sample_weight, index = data
-        keep_fraction = 1.0 - self.forget_rate
         with tf.GradientTape() as tape:
-            log_probs = self.peer_log_probabilities(x, training=True)
-            losses = rules.cross_entropy(log_probs, y)
-            total, peer_losses, keep_mask = self._rule(
-                losses,
-                log_probs,
-                keep_fraction,
-                sample_weight,
-                self.epoch,
-                mean=_replicas.loss_mean(),
-                **self.rule_options,
-            )
-            if self.losses:  # regularisation terms of the peers, once per step
-                total = total + tf.add_n(self.losses) / _replicas.n_replicas()
+            total, step = self._batch_loss(data)
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(total, variables), variables)
+        self._record_batch(step)
 
-        # Per-sample statistics of this visit (outside the tape), one scatter.
+    def _batch_loss(self, data):
+        """The loss to minimise on one batch, and what :meth:`_record_batch` needs.
+
+        Called inside a gradient tape; also by
+        :class:`skcoteach._joint.JointEnsembles`, which sums the losses of
+        several ensembles and updates them all with one optimizer step.
+        """
+        x, y, sample_weight, index = data
+        keep_fraction = 1.0 - self.forget_rate
+        log_probs = self.peer_log_probabilities(x, training=True)
+        losses = rules.cross_entropy(log_probs, y)
+        total, peer_losses, keep_mask = self._rule(
+            losses,
+            log_probs,
+            keep_fraction,
+            sample_weight,
+            self.epoch,
+            mean=_replicas.loss_mean(),
+            **self.rule_options,
+        )
+        if self.losses:  # regularisation terms of the peers, once per step
+            total = total + tf.add_n(self.losses) / _replicas.n_replicas()
+        return total, (index, losses, log_probs, peer_losses, keep_mask)
+
+    def _record_batch(self, step):
+        """Write the per-sample statistics and the logs of a batch trained on (outside the tape)."""
+        index, losses, log_probs, peer_losses, keep_mask = step
         columns = [
             tf.reduce_mean(keep_mask, axis=0)[:, None],
             tf.reduce_mean(losses, axis=0)[:, None],
         ]
         if self.record_proba:  # decided when tracing: no cost otherwise
             columns.append(tf.reduce_mean(tf.exp(log_probs), axis=0))
+        # One scatter for all columns.
         _replicas.write_rows(self.sample_stats, tf.reshape(index, (-1, 1)), tf.concat(columns, 1))
 
         peer_losses, kept = _replicas.batch_logs(peer_losses, keep_mask)
@@ -290,67 +401,9 @@ class PeerEnsemble(keras.Model):
         logs["forget_rate"] = tf.cast(self.forget_rate, tf.float32)
         return logs
 
-    def make_train_function(self, force=False):
-        """Build the function ``fit`` calls once per ``steps_per_execution`` batches.
-
-        Keras's TensorFlow trainer runs every step as a nested ``tf.function``
-        inside a while loop over optionals and computes the logs after each
-        step.  For a ``tf.data`` iterator (what ``fit`` passes) this builds one
-        ``tf.function`` instead: a while loop of up to ``steps_per_execution``
-        calls of :meth:`_train_batch`, then the logs once.  The steps are the
-        same; a fit traces and optimises one graph less, which matters for
-        the many short fits of a grid search.  Keras's own function is used
-        for anything else: Python iterators (``train_on_batch``),
-        ``run_eagerly``, XLA and distribution strategies.
-
-        Every ensemble traces its own function (it captures its own
-        variables).  TensorFlow counts the traces of all ``tf.function``
-        objects made from the same Python code together and warns of
-        "excessive retracing" from the fifth; the traced callable is made
-        for this ensemble by :func:`skcoteach._compat.counted_apart`, which
-        TensorFlow counts on its own: one trace each, no warning, same graph.
-        """
-        if self.train_function is not None and not force:
-            return self.train_function
-        super().make_train_function(force=True)
-        if not self._lean_train_function_applies():
-            return self.train_function
-        keras_function = self.train_function
-        steps = int(self.steps_per_execution)
-
-        def steps_of(iterator, arrays):
-            # The training arrays are an argument, not a capture: a warm start
-            # on new arrays of the same shapes reuses the traced function.
-            def more(step, batch):
-                return tf.logical_and(step < steps, batch.has_value())
-
-            def one_step(step, batch):
-                self._train_batch(self._full_batch(batch.get_value(), arrays))
-                step += 1
-                # The next batch only if this execution takes it (else it would be lost).
-                return step, tf.cond(step < steps, iterator.get_next_as_optional, lambda: batch)
-
-            first = iterator.get_next_as_optional()
-            n_steps, _ = tf.while_loop(more, one_step, (tf.constant(0), first))
-            return n_steps, self._train_logs()
-
-        run_steps = tf.function(counted_apart(steps_of), autograph=False, reduce_retracing=True)
-
-        def function(iterator):
-            if not is_dataset_iterator(iterator):
-                return keras_function(iterator)
-            n_steps, logs = run_steps(iterator, self._training_arrays)
-            if n_steps == 0:  # as Keras: the end of a dataset of unknown length
-                raise StopIteration
-            return logs
-
-        function.run_steps = run_steps  # the tf.function, for inspection
-        self.train_function = function
-        return function
-
-    def _lean_train_function_applies(self):
-        """Whether :meth:`make_train_function` may replace Keras's function."""
-        return lean_training_applies(self)
+    def _train_on(self, batch, arrays):
+        """One step of the one-graph training function (see :class:`LeanTraining`)."""
+        self._train_batch(self._full_batch(batch, arrays))
 
     def test_step(self, data):
         """Validation loss and accuracy of the peers' mean probabilities on a batch.

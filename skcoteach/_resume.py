@@ -5,7 +5,7 @@ moments and step count) and the number of epochs done, and makes the next
 ``fit`` with the same ``backup_dir`` start at that epoch.  Everything else a
 fit depends on is either derived from the epoch (the forget rate of
 :func:`skcoteach.schedules.forget_rate`, the training order of
-:func:`skcoteach._training.batch_positions`) or is the estimator's Python
+:func:`skcoteach._training.epoch_order`) or is the estimator's Python
 state, which :class:`ResumeState` writes next to Keras's checkpoint at the end
 of every epoch: the seed of the training order (drawn afresh by
 ``random_state=None``), ``tau`` (estimated once by ``tau="auto"``) and the logs

@@ -240,31 +240,25 @@ def test_every_epoch_is_exactly_one_pass(digits, n, batch_size, steps_per_execut
     assert int(clf.model_.optimizer.iterations) == epochs * -(-n // batch_size)
 
 
-def test_training_stream_is_a_seeded_permutation_per_epoch():
+def test_training_order_is_a_seeded_permutation_per_epoch():
     import tensorflow as tf
 
-    clf = CoTeachingClassifier(batch_size=4)
-    epoch = tf.Variable(5, dtype=tf.int64)
-    dataset = clf._batch_positions(10, shuffle_seed=7, epoch=epoch)
+    from skcoteach._training import batch_positions, epoch_order
+
+    dataset = batch_positions(10, 4)
     assert dataset.cardinality() == 3
-    epochs = []
-    for value in range(5, 8):  # Keras's callbacks set the epoch before each pass
-        epoch.assign(value)
-        epochs.append(np.concatenate([b.numpy() for b in dataset]))
-    for value, order in zip(range(5, 8), epochs):
+    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in dataset]), np.arange(10))
+    orders = [epoch_order(10, 7, epoch).numpy() for epoch in range(5, 8)]
+    for epoch, order in zip(range(5, 8), orders):
         assert sorted(order) == list(range(10))  # every sample once
         expected = tf.random.experimental.stateless_shuffle(
-            tf.range(10, dtype=tf.int64), seed=[7, value]
+            tf.range(10, dtype=tf.int64), seed=[7, epoch]
         ).numpy()
         np.testing.assert_array_equal(order, expected)
-    assert not np.array_equal(epochs[0], epochs[1])
-    # The order depends on the epoch only: a new stream at epoch 6 (a resumed fit).
-    again = clf._batch_positions(10, shuffle_seed=7, epoch=tf.Variable(6, dtype=tf.int64))
-    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in again]), epochs[1])
-    in_order = clf._batch_positions(10)
-    np.testing.assert_array_equal(np.concatenate([b.numpy() for b in in_order]), np.arange(10))
-    with pytest.raises(ValueError, match="needs the epoch variable"):
-        clf._batch_positions(10, shuffle_seed=7)
+    assert not np.array_equal(orders[0], orders[1])
+    # The order depends on the epoch only: the same at epoch 6 of a resumed fit.
+    np.testing.assert_array_equal(epoch_order(10, 7, 6), orders[1])
+    np.testing.assert_array_equal(epoch_order(10), np.arange(10))
 
 
 def _weights(clf):

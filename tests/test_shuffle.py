@@ -11,84 +11,76 @@ FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state
 
 
 @pytest.fixture
-def streams(monkeypatch):
-    """The streams of sample positions that ``fit`` hands to Keras, in call order.
+def orders(monkeypatch):
+    """The training orders that ``fit`` gives its ensemble, one per epoch, in call order."""
+    from skcoteach._ensemble import PeerEnsemble
 
-    Without validation data, one per fit: the training stream.
-    """
     seen = []
-    original = CoTeachingClassifier._batch_positions
+    original = PeerEnsemble.set_epoch_order
 
-    def spy(self, *args, **kwargs):
-        dataset = original(self, *args, **kwargs)
-        seen.append((args[0], dataset))
-        return dataset
+    def spy(self, order):
+        seen.append(np.asarray(order))
+        return original(self, order)
 
-    monkeypatch.setattr(CoTeachingClassifier, "_batch_positions", spy)
+    monkeypatch.setattr(PeerEnsemble, "set_epoch_order", spy)
     return seen
 
 
-def _epochs(dataset, n_epochs, clf=None):
-    """The order of the samples in each of ``n_epochs`` passes over ``dataset``.
-
-    With ``clf``, pass ``e`` is epoch ``e`` of its fitted ensemble, whose epoch
-    variable the stream reads (as Keras's callbacks set it in ``fit``).
-    """
-    orders = []
-    for epoch in range(n_epochs):
-        if clf is not None:
-            clf.model_.epoch.assign(epoch)
-        orders.append(np.concatenate([b.numpy() for b in dataset]))
-    return orders
-
-
-def test_once_visits_the_same_permutation_every_epoch(digits, streams):
+def test_once_visits_the_same_permutation_every_epoch(digits, orders):
     X, y, _, _ = digits
-    clf = CoTeachingClassifier(tiny_mlp, shuffle="once", **FAST).fit(X, y)
-    (n, dataset), = streams
-    orders = _epochs(dataset, 3, clf)
-    assert sorted(orders[0]) == list(range(n))  # every sample once
-    assert not np.array_equal(orders[0], np.arange(n))  # shuffled
+    CoTeachingClassifier(tiny_mlp, shuffle="once", **FAST).fit(X, y)
+    assert len(orders) == 3
+    assert sorted(orders[0]) == list(range(len(X)))  # every sample once
+    assert not np.array_equal(orders[0], np.arange(len(X)))  # shuffled
     for order in orders[1:]:
         np.testing.assert_array_equal(order, orders[0])
 
 
-def test_true_draws_a_new_permutation_every_epoch(digits, streams):
+def test_true_draws_a_new_permutation_every_epoch(digits, orders):
     X, y, _, _ = digits
-    clf = CoTeachingClassifier(tiny_mlp, shuffle=True, **FAST).fit(X, y)
-    (n, dataset), = streams
-    orders = _epochs(dataset, 3, clf)
+    CoTeachingClassifier(tiny_mlp, shuffle=True, **FAST).fit(X, y)
+    assert len(orders) == 3
     for order in orders:
-        assert sorted(order) == list(range(n))
+        assert sorted(order) == list(range(len(X)))
     assert not np.array_equal(orders[0], orders[1])
     assert not np.array_equal(orders[1], orders[2])
 
 
-def test_false_keeps_the_order_of_the_data(digits, streams):
+def test_false_keeps_the_order_of_the_data(digits, orders):
     X, y, _, _ = digits
     CoTeachingClassifier(tiny_mlp, shuffle=False, **FAST).fit(X, y)
-    (n, dataset), = streams
-    for order in _epochs(dataset, 2):
-        np.testing.assert_array_equal(order, np.arange(n))
+    for order in orders:
+        np.testing.assert_array_equal(order, np.arange(len(X)))
 
 
-def test_once_is_the_first_epoch_of_the_reshuffled_stream():
+def test_the_step_trains_on_the_batches_of_the_epochs_order(digits):
+    """A batch of positions is gathered through the order: a reversed order trains on reversed data."""
     import tensorflow as tf
 
-    clf = CoTeachingClassifier(batch_size=4)
-    epoch = tf.Variable(0, dtype=tf.int64)
-    every = []
-    for value in range(3):
-        epoch.assign(value)
-        every.append(_epochs(clf._batch_positions(10, shuffle_seed=7, epoch=epoch), 1)[0])
-    once = _epochs(clf._batch_positions(10, shuffle_seed=7, once=True), 3)
-    for order in once:
-        np.testing.assert_array_equal(order, every[0])
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, epochs=1, batch_size=64, random_state=0).fit(X, y)
+    ensemble = clf.model_
+    ensemble.set_training_arrays(X.astype(np.float32), y.astype(np.int32), np.ones(len(y), np.float32))
+    n = len(X)
+    ensemble.set_epoch_order(tf.range(n - 1, -1, -1, dtype=tf.int64))
+    x, y_batch, _, index = ensemble._full_batch(
+        tf.constant([0, 1, 2], tf.int64), ensemble._training_arrays
+    )
+    np.testing.assert_array_equal(index.numpy(), [n - 1, n - 2, n - 3])
+    np.testing.assert_allclose(x.numpy(), X[[n - 1, n - 2, n - 3]])
+    np.testing.assert_array_equal(y_batch.numpy(), y[[n - 1, n - 2, n - 3]])
+    ensemble.set_training_arrays()
+
+
+def test_once_is_the_first_epoch_of_the_reshuffled_order():
+    from skcoteach._training import epoch_order
+
+    every = [epoch_order(10, 7, epoch).numpy() for epoch in range(3)]
+    for epoch in range(3):
+        np.testing.assert_array_equal(epoch_order(10, 7, epoch, once=True), every[0])
     assert not np.array_equal(every[1], every[0])
     # A warm start at epoch 5 still visits the one order.
-    epoch.assign(5)
-    later = _epochs(clf._batch_positions(10, shuffle_seed=7, epoch=epoch, once=True), 1)
-    np.testing.assert_array_equal(later[0], every[0])
+    np.testing.assert_array_equal(epoch_order(10, 7, 5, once=True), every[0])
 
 
 @pytest.mark.parametrize("shuffle", [True, "once", False])
@@ -109,15 +101,14 @@ def test_the_order_changes_the_fit(digits):
     assert not np.allclose(probas[1], probas[2])
 
 
-def test_warm_start_and_partial_fit_keep_the_one_permutation(digits, streams):
+def test_warm_start_and_partial_fit_keep_the_one_permutation(digits, orders):
     X, y, _, _ = digits
     params = {**FAST, "epochs": 1, "random_state": None}  # a fresh seed would be drawn per fit
     clf = CoTeachingClassifier(tiny_mlp, shuffle="once", warm_start=True, **params)
     clf.fit(X, y).fit(X, y)
     incremental = CoTeachingClassifier(tiny_mlp, shuffle="once", **params)
     incremental.partial_fit(X, y, classes=np.unique(y)).partial_fit(X, y)
-    orders = [_epochs(dataset, 1)[0] for _, dataset in streams]
-    assert len(orders) == 4
+    assert len(orders) == 4  # one epoch per call
     np.testing.assert_array_equal(orders[0], orders[1])  # warm start
     np.testing.assert_array_equal(orders[2], orders[3])  # partial_fit
 
