@@ -1,0 +1,200 @@
+"""Several estimators' fits run as one Keras fit: one compiled step trains them all.
+
+:class:`~skcoteach.model_selection.CoTeachingGridSearchCV` prepares one
+:class:`~skcoteach.CoTeachingClassifier` per (candidate, fold) job exactly as
+its own ``fit`` would (validation, classes, seeds, peers built from the same
+seed) and hands them to :func:`fit_together`.  Every mini-batch step gathers
+each job's batch from its own training arrays in its own seeded order, lets
+each job's update rule select from its own losses at its own forget rate,
+sums the jobs' losses and applies one optimizer update to all jobs' peers.
+The jobs share no variable, so the gradient of the sum with respect to a
+job's weights is that job's own gradient, and every optimizer whose update
+is per variable (Adam, SGD, RMSprop, ... but not ``global_clipnorm``) takes
+the same step as in a separate fit: each job ends as its separate fit would,
+up to float rounding.  What is saved is the per-step fixed cost (one
+function call, one loop iteration, one optimizer call for all jobs instead
+of one each) and the per-fit set-up (one traced function for all jobs).
+
+Imported lazily (it imports TensorFlow).
+"""
+
+import types
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import _build
+from ._ensemble import LeanTraining
+from ._training import ForgetRateScheduler, OrderScheduler, quiet_retracing, record
+
+__all__ = ["JointEnsembles", "fit_together", "n_batches"]
+
+
+class JointEnsembles(LeanTraining, keras.Model):
+    """The :class:`~skcoteach._ensemble.PeerEnsemble` of several jobs, trained as one model.
+
+    A training batch is a tuple of one index tensor per job (the positions of
+    that job's samples in its training arrays, see
+    :meth:`set_training_arrays`).
+
+    Parameters
+    ----------
+    ensembles : list of PeerEnsemble
+        Built ensembles; each keeps its own forget rate, epoch, statistics and logs.
+    """
+
+    def __init__(self, ensembles, **kwargs):
+        super().__init__(**kwargs)
+        self.ensembles = list(ensembles)
+        self._training_arrays = ()
+        self.built = True  # the ensembles are built
+
+    @property
+    def metrics(self):
+        """Every ensemble's trackers, so that Keras resets them at each epoch."""
+        return [metric for ensemble in self.ensembles for metric in ensemble.metrics]
+
+    def set_training_arrays(self, arrays=()):
+        """Hold every job's ``(x, y, sample_weight)`` tensors (empty to release them)."""
+        self._training_arrays = tuple(arrays)
+
+    def _train_on(self, batch, arrays):
+        """One step of every job on its batch of indices; one optimizer update for all."""
+        batches = [
+            ensemble._full_batch(index, job_arrays)
+            for ensemble, index, job_arrays in zip(self.ensembles, batch, arrays)
+        ]
+        with tf.GradientTape() as tape:
+            results = [ensemble._batch_loss(data) for ensemble, data in zip(self.ensembles, batches)]
+            total = tf.add_n([loss for loss, _ in results])
+        variables = self.trainable_variables
+        self.optimizer.apply(tape.gradient(total, variables), variables)
+        for ensemble, (_, step) in zip(self.ensembles, results):
+            ensemble._record_batch(step)
+
+    def train_step(self, data):
+        """Keras's own training function (Python iterators, eager runs): one step, then the logs."""
+        self._train_on(data, self._training_arrays)
+        return self._train_logs()
+
+    def _train_logs(self):
+        """Every job's logs, named ``"<job>:<log>"``."""
+        return {
+            f"{j}:{name}": value
+            for j, ensemble in enumerate(self.ensembles)
+            for name, value in ensemble._train_logs().items()
+        }
+
+
+class _Schedules(keras.callbacks.Callback):
+    """Run every job's forget-rate and order schedulers at each epoch start."""
+
+    def __init__(self, schedulers):
+        super().__init__()
+        self.schedulers = schedulers
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for scheduler in self.schedulers:
+            scheduler.on_epoch_begin(epoch, logs)
+
+
+def n_batches(n_samples, batch_size):
+    """Mini-batches per epoch: jobs trained together must have the same number."""
+    return -(-int(n_samples) // int(batch_size))
+
+
+def _as_tensor(array, converted):
+    """``array`` as a tensor, converted once per distinct NumPy buffer."""
+    key = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+    if key not in converted:
+        converted[key] = tf.convert_to_tensor(array)
+    return converted[key]
+
+
+def _diverged(estimator, history_logs):
+    """A ``ValueError`` as a separate fit raises when training diverged, or None."""
+    losses = history_logs.get("loss", [])
+    for epoch, loss in enumerate(losses):
+        if not np.isfinite(loss):
+            what = f"the mean training loss is {float(loss)}"
+            break
+    else:
+        weights = (w for peer in estimator.model_.peers for w in peer.get_weights())
+        if all(np.isfinite(w).all() for w in weights):
+            return None
+        epoch, what = max(len(losses) - 1, 0), "the peers' weights are not finite"
+    return ValueError(
+        f"Training diverged in epoch {epoch} (0-based, as in history_): {what}. "
+        "Try a smaller learning rate."
+    )
+
+
+def fit_together(estimators, datasets):
+    """Fit every estimator on its data as its own ``fit(X, y)`` would, in one Keras fit.
+
+    Parameters
+    ----------
+    estimators : list of CoTeachingClassifier
+        Unfitted estimators with numeric ``tau``, no callbacks, no
+        ``validation_split`` and the same optimizer, ``epochs``,
+        ``batch_size`` and ``steps_per_execution``; their training sets
+        must give the same number of mini-batches per epoch.
+    datasets : list of tuple (X, y)
+        Each estimator's training data.  Jobs may share arrays (the folds of
+        a search): a buffer is converted to a tensor once.
+
+    Returns
+    -------
+    list of Exception or None
+        Per estimator, the error its own ``fit`` would have raised (a
+        parameter or data error, or divergence), else None: it is fitted.
+    """
+    errors = [None] * len(estimators)
+    jobs = []  # (position, estimator, arrays, scheduler, stream)
+    converted = {}
+    for i, (est, (X, y)) in enumerate(zip(estimators, datasets)):
+        try:
+            X, y_enc, weights, _, shuffle_seed = est._prepare_fit(X, y, None, None, True, None)
+        except Exception as exc:  # what the job's own fit would raise
+            errors[i] = exc
+            continue
+        ensemble = est.model_
+        est.callbacks_ = []
+        scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
+        scheduler.set_model(ensemble)
+        order = OrderScheduler(est._order_of_epochs(len(X), shuffle_seed))
+        order.set_model(ensemble)
+        ensemble.set_training_arrays(_as_tensor(X, converted), y_enc, weights)
+        arrays = ensemble._training_arrays  # (x, y, weights, order)
+        ensemble.set_training_arrays()  # held by the joint model during its fit
+        stream = est._batch_positions(len(X))
+        jobs.append((i, est, arrays, [scheduler, order], stream, n_batches(len(X), est.batch_size)))
+    if not jobs:
+        return errors
+    first = jobs[0][1]
+    if len({job[5] for job in jobs}) != 1 or len({job[1].epochs for job in jobs}) != 1:
+        raise ValueError("Jobs trained together need the same epochs and batches per epoch.")
+
+    joint = JointEnsembles([est.model_ for _, est, *_ in jobs])
+    _build.set_optimizer(joint, first)
+    joint.set_training_arrays([job[2] for job in jobs])
+    streams = tf.data.Dataset.zip(tuple(job[4] for job in jobs))
+    try:
+        with quiet_retracing():
+            history = joint.fit(
+                streams,
+                epochs=first.epochs,
+                callbacks=[_Schedules([s for job in jobs for s in job[3]])],
+                shuffle=False,
+                verbose=0,
+            )
+    finally:
+        joint.set_training_arrays()
+    for j, (i, est, _, (scheduler, _), _, _) in enumerate(jobs):
+        prefix = f"{j}:"
+        logs = {k[len(prefix) :]: v for k, v in history.history.items() if k.startswith(prefix)}
+        errors[i] = _diverged(est, logs)
+        if errors[i] is None:
+            record(est, types.SimpleNamespace(epoch=history.epoch, history=logs), scheduler)
+    return errors
