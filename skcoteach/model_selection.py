@@ -48,6 +48,12 @@ def _data_key(X, y):
     return joblib.hash((X, y))
 
 
+def _sequential():
+    """joblib's sequential backend for the enclosed code, whatever backend the caller set."""
+    config = getattr(joblib, "parallel_config", None)  # joblib >= 1.3
+    return config(backend="sequential") if config else joblib.parallel_backend("sequential")
+
+
 def _job_key(candidate, data_key):
     """Identifies a (candidate, training set) pair."""
     return joblib.hash((sorted(candidate.items()), data_key))
@@ -324,7 +330,7 @@ class CoTeachingGridSearchCV(GridSearchCV):
             self.estimator = _Prefitted(saved[0], token)
             self.cv = splits  # the same folds, even for a splitter that shuffles unseeded
             self.n_jobs = None
-            with joblib.parallel_config(backend="sequential"):  # scoring only: no workers
+            with _sequential():  # scoring only: no workers
                 super().fit(X, y, **params)
         finally:
             self.estimator, self.cv, self.n_jobs = saved
