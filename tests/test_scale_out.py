@@ -80,9 +80,9 @@ def _worker_threads(digits, record_dir, backend, n_jobs=N_WORKERS):
     return records
 
 
-def _search(n_jobs=1):
+def _search(n_jobs=1, search=GridSearchCV):
     pipe = make_pipeline(StandardScaler(), CoTeachingClassifier(tiny_mlp, **FAST))
-    return GridSearchCV(pipe, GRID, cv=2, n_jobs=n_jobs)
+    return search(pipe, GRID, cv=2, n_jobs=n_jobs)
 
 
 def _fit_and_predict(X, y, X_test, random_state):
@@ -394,6 +394,16 @@ def test_dask_search_matches_serial(digits, serial_search, dask_client):
     _assert_same_search(search, serial_search)
 
 
+def test_dask_runs_the_groups_of_coteaching_grid_search(digits, serial_search, dask_client):
+    from skcoteach.model_selection import CoTeachingGridSearchCV
+
+    X, y, _ = _small(digits)
+    with joblib.parallel_config(backend="dask"):
+        search = _search(n_jobs=-1, search=CoTeachingGridSearchCV).fit(X, y)
+    _assert_same_search(search, serial_search)
+    assert search.n_fits_together_ == [4, 4]  # 4 candidates x 2 folds, one share per worker
+
+
 def test_dask_estimators_travel_back_and_predict_identically(digits, dask_client):
     X, y, X_test = _small(digits)
     with joblib.parallel_config(backend="dask"):
@@ -434,6 +444,16 @@ def test_ray_search_matches_serial(digits, serial_search, ray_backend):
     with joblib.parallel_config(backend="ray"):
         search = _search(n_jobs=N_WORKERS).fit(X, y)
     _assert_same_search(search, serial_search)
+
+
+def test_ray_runs_the_groups_of_coteaching_grid_search(digits, serial_search, ray_backend):
+    from skcoteach.model_selection import CoTeachingGridSearchCV
+
+    X, y, _ = _small(digits)
+    with joblib.parallel_config(backend="ray"):
+        search = _search(n_jobs=N_WORKERS, search=CoTeachingGridSearchCV).fit(X, y)
+    _assert_same_search(search, serial_search)
+    assert search.n_fits_together_ == [4, 4]
 
 
 def test_ray_estimators_travel_back_and_predict_identically(digits, ray_backend):
