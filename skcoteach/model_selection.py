@@ -155,10 +155,21 @@ def _shared_key(classifier):
     return joblib.hash(shared)
 
 
-def _memory_cap(classifier, X, y):
-    """Fits trained together by ``max_fits_together="auto"``: memory, then :data:`AUTO_MAX_FITS`."""
-    probe = clone(classifier)
-    probe._prepare_fit(X, y, None, None, True, None)
+def _memory_cap(jobs):
+    """Fits trained together by ``max_fits_together="auto"``: memory, then :data:`AUTO_MAX_FITS`.
+
+    Measured on the first fit of the group that builds (a candidate with an
+    invalid parameter fails later, in its own fit, as in ``GridSearchCV``).
+    """
+    for _, _, classifier, X, y in jobs:
+        probe = clone(classifier)
+        try:
+            probe._prepare_fit(X, y, None, None, True, None)
+            break
+        except Exception:
+            continue
+    else:
+        return len(jobs)
     n_params = probe.model_.count_params()
     # Weights, two optimizer moments and the gradient; per-sample statistics.
     per_fit = 16 * n_params + 8 * len(X) * (2 + probe.model_.record_proba)
@@ -379,7 +390,7 @@ class CoTeachingGridSearchCV(GridSearchCV):
         for jobs in groups.values():
             size = self.max_fits_together
             if size == "auto":
-                size = _memory_cap(jobs[0][2], jobs[0][3], jobs[0][4])
+                size = _memory_cap(jobs)
                 # Every worker gets a share of the group.
                 size = min(size, -(-len(jobs) // workers))
             for start in range(0, len(jobs), size):

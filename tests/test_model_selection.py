@@ -107,15 +107,15 @@ def test_pipeline_with_preprocessing_candidates(small):
 def test_fits_trained_alone_and_failures(small):
     """tau="auto" is fitted alone; an invalid candidate scores error_score as in GridSearchCV."""
     X, y = small
-    grid = {"tau": [0.3, "auto", 1.5]}
+    grid = {"tau": [1.5, "auto", 0.3]}  # the group's first fit is the invalid one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitFailedWarning)
         warnings.simplefilter("ignore", UserWarning)
         ours = CoTeachingGridSearchCV(_clf(), grid, cv=2).fit(X, y)
         theirs = GridSearchCV(_clf(), grid, cv=2).fit(X, y)
     _assert_same_search(ours, theirs)
-    assert np.isnan(ours.cv_results_["mean_test_score"][2])
-    assert sorted(ours.n_fits_together_) == [1, 1, 4]  # auto x 2 folds alone; 0.3 and 1.5 together
+    assert np.isnan(ours.cv_results_["mean_test_score"][0])
+    assert sorted(ours.n_fits_together_) == [1, 1, 4]  # auto x 2 folds alone; 1.5 and 0.3 together
     with pytest.raises(InvalidParameterError, match="tau"):
         CoTeachingGridSearchCV(_clf(), grid, cv=2, error_score="raise").fit(X, y)
 
