@@ -66,7 +66,8 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         Final forget rate, ``0 <= tau < 1``; ideally the share of wrong labels.
         Over-estimating it costs little, under-estimating it costs a lot.
         ``"auto"`` estimates it during ``fit`` (stored as ``tau_``): the
-        peers train with forget rate 0 for ``min(2, Tk)`` warm-up epochs, then
+        peers train with forget rate 0 for a warm-up of at least 2 epochs and
+        50 optimizer steps (at most ``Tk`` epochs), then
         the noise rate is estimated by confident learning
         (:func:`skcoteach.noise.estimate_noise_rate`) from the peers'
         probabilities recorded during the last warm-up epoch, each computed

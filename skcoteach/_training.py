@@ -20,10 +20,12 @@ from .schedules import forget_rate
 __all__ = [
     "AUTO_TAU_MAX",
     "AUTO_TAU_WARMUP",
+    "AUTO_TAU_WARMUP_STEPS",
     "ForgetRateScheduler",
     "OrderScheduler",
     "StepCountProgbar",
     "StopOnDivergence",
+    "auto_tau_warmup",
     "batch_positions",
     "epoch_order",
     "estimate_tau",
@@ -34,11 +36,32 @@ __all__ = [
     "train",
 ]
 
-#: Warm-up epochs (at most ``Tk``) before ``tau="auto"`` estimates the noise rate.
+#: Least number of warm-up epochs before ``tau="auto"`` estimates the noise rate.
 AUTO_TAU_WARMUP = 2
+
+#: Least number of optimizer steps of that warm-up: on a small table an epoch is
+#: a handful of steps, too few for the peers to learn the clean patterns.
+AUTO_TAU_WARMUP_STEPS = 50
 
 #: Largest forget rate ``tau="auto"`` sets: some samples are always kept.
 AUTO_TAU_MAX = 0.9
+
+
+def auto_tau_warmup(n_samples, batch_size, Tk):
+    """Warm-up epochs of ``tau="auto"`` for a training set of ``n_samples``.
+
+    At least :data:`AUTO_TAU_WARMUP` epochs and :data:`AUTO_TAU_WARMUP_STEPS`
+    optimizer steps, at most ``ceil(Tk)`` epochs.  Measured on small tables (digits, wine, breast_cancer, a 2 000-row
+    synthetic set; 40% symmetric / pair noise and clean labels, 3 seeds): two
+    epochs of 1-11 steps over-estimated the noise rate (0.44-0.63 at 40%,
+    0.06-0.53 on clean labels) and lost up to 20 points to ``tau`` = the true
+    rate; with the steps minimum the estimate is near the truth and the
+    accuracy within noise of the true rate (user guide, "Choosing the
+    hyper-parameters").  On MNIST an epoch is hundreds of steps: two epochs.
+    """
+    steps_per_epoch = -(-int(n_samples) // int(batch_size))
+    by_steps = -(-AUTO_TAU_WARMUP_STEPS // steps_per_epoch)
+    return int(min(np.ceil(Tk), max(AUTO_TAU_WARMUP, by_steps)))
 
 
 def estimate_tau(y_enc, model):
@@ -311,7 +334,7 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
             getattr(est, "tau_", None),  # estimated once, kept by warm starts
             est.Tk,
             est.c,
-            warmup=min(AUTO_TAU_WARMUP, int(np.ceil(est.Tk))),
+            warmup=auto_tau_warmup(len(X), est.batch_size, est.Tk),
             estimate=lambda m: estimate_tau(y_enc, m),
         )
     else:

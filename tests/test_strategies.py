@@ -145,3 +145,22 @@ def test_tau_auto_partial_fit_with_changing_sizes(digits):
     clf.partial_fit(X, y)
     assert clf.model_.sample_statistics()["proba"].shape == (1000, 10)
     assert clf.sample_kept_.shape == (1000,) and 0.0 <= clf.tau_ < 0.9
+
+
+def test_tau_auto_warmup_counts_optimizer_steps():
+    """Two epochs at least, 50 steps at least, Tk epochs at most."""
+    from skcoteach._training import auto_tau_warmup
+
+    assert auto_tau_warmup(60000, 128, 10) == 2  # MNIST: 469 steps per epoch
+    assert auto_tau_warmup(1257, 128, 10) == 5  # digits: 10 steps per epoch
+    assert auto_tau_warmup(124, 128, 10) == 10  # wine: one step per epoch, capped at Tk
+    assert auto_tau_warmup(124, 128, 3.5) == 4
+    assert auto_tau_warmup(100, 10, 1) == 1
+
+
+def test_tau_auto_warmup_in_a_fit(digits):
+    X, y, _, _ = digits
+    params = {**FAST, "epochs": 6, "batch_size": 100, "Tk": 10}  # 10 steps per epoch: 5 epochs
+    clf = CoTeachingClassifier(tiny_mlp, tau="auto", **params).fit(X, y)
+    assert clf.history_["forget_rate"][:5] == [0.0] * 5
+    assert clf.history_["forget_rate"][5] > 0.0
