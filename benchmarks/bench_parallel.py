@@ -11,6 +11,9 @@ Variants:
 
 ``serial``
     ``n_jobs=1``.
+``threading``
+    ``n_jobs=2`` on joblib's threading backend: two fits at once in this
+    process, sharing its TensorFlow runtime (no worker start, no copies).
 ``loky-tfdefault`` / ``loky``
     ``n_jobs=2`` on joblib's default backend, with TensorFlow's default thread
     pools in each worker (the behaviour before skcoteach.parallel), then with
@@ -47,6 +50,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 VARIANTS = (
     "serial",
+    "threading",
     "loky-tfdefault",
     "loky",
     "dask-tfdefault",
@@ -99,7 +103,9 @@ def run_one(args):
         os.environ.update(TF_DEFAULT_ENV)  # inherited by loky's workers
     search, X, y = _search(args, configured and engine != "serial")
     context, cleanup = joblib.parallel_config(backend="loky"), (lambda: None)
-    if engine == "dask":
+    if engine == "threading":
+        context = joblib.parallel_config(backend="threading")
+    elif engine == "dask":
         from distributed import Client, LocalCluster
 
         cluster = LocalCluster(

@@ -165,10 +165,11 @@ def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
         False keeps the learning rate of the new optimizer (a warm start with
         a new ``optimizer__learning_rate``).
     """
+    from ._compat import without_default_all_reduce
     from ._optimizers import fuse
 
     ensemble.compile(
-        optimizer=fuse(make_optimizer(estimator)),
+        optimizer=without_default_all_reduce(fuse(make_optimizer(estimator))),
         steps_per_execution=steps_per_execution(ensemble, estimator),
     )
     optimizer = ensemble.optimizer

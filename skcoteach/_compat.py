@@ -11,6 +11,13 @@ so that a new release of a dependency can break at most this module:
   ``_velocities``, ``_get_variable_index``); without them the fused Adam runs
   Keras's own update.
 - :func:`counted_apart`: how ``tf.function`` keys its retracing warning.
+- :func:`without_default_all_reduce`: Keras's TensorFlow optimizer's
+  ``_all_reduce_sum_gradients``, skipped when no strategy is in force (the
+  sum over one replica is the identity, and TensorFlow never frees the graph
+  that built it); if the method is missing, nothing is changed.
+- :func:`counted_fit`: TensorFlow's eager context's ``clear_kernel_cache``
+  (what ``keras.backend.clear_session`` calls), every few fits in a
+  process; skipped if the method is missing.
 - :func:`lean_training_applies` and :func:`is_dataset_iterator`: the contract with Keras's TensorFlow trainer
   that lets :class:`~skcoteach._ensemble.PeerEnsemble` replace its training
   function (``fit`` calls ``make_train_function`` and then
@@ -48,6 +55,7 @@ __all__ = [
     "adam_slots",
     "check_sample_weight",
     "counted_apart",
+    "counted_fit",
     "import_keras",
     "is_dataset_iterator",
     "keras_logits",
@@ -55,6 +63,7 @@ __all__ = [
     "seeded",
     "under_strategy",
     "validate_params",
+    "without_default_all_reduce",
 ]
 
 
@@ -206,6 +215,85 @@ def counted_apart(function):
     TensorFlow that keys otherwise, the warning may come back, nothing else.
     """
     return functools.partial(function)
+
+
+def _sum_gradients_of_replicas(optimizer, grads_and_vars):
+    """Keras's all-reduce of the replicas' gradients, only where a strategy splits the batch."""
+    import tensorflow as tf
+
+    if tf.distribute.has_strategy():
+        return type(optimizer)._all_reduce_sum_gradients(optimizer, grads_and_vars)
+    return list(grads_and_vars)
+
+
+def without_default_all_reduce(optimizer):
+    """Stop ``optimizer`` from all-reducing gradients when there is nothing to reduce.
+
+    Keras's TensorFlow optimizer sums the gradients over the replicas with
+    ``ReplicaContext.all_reduce`` in every traced training step, also
+    without a ``tf.distribute`` strategy, where the sum over the single
+    default replica is the identity.  That ``all_reduce`` is a
+    ``tf.custom_gradient`` whose gradient function TensorFlow registers in its
+    process-wide gradient registry and never removes; the registered function
+    keeps the whole traced training graph alive.  Every fit then leaves
+    its graph behind (measured: +4.9 MB of resident memory per fit in one
+    process over 25 digits fits; a plain Keras ``Sequential`` leaks the same
+    way).  The step traced without it computes the same update.  Under a
+    strategy, checked when the step is traced, Keras's own method runs.
+
+    Parameters
+    ----------
+    optimizer : keras.optimizers.Optimizer
+        Changed in place (an instance attribute, not saved by
+        ``get_config``); an optimizer without the method is left alone.
+    """
+    import types
+
+    if callable(getattr(type(optimizer), "_all_reduce_sum_gradients", None)):
+        optimizer._all_reduce_sum_gradients = types.MethodType(
+            _sum_gradients_of_replicas, optimizer
+        )
+    return optimizer
+
+
+#: Fits finished in this process between two releases of TensorFlow's kernel cache.
+RELEASE_KERNELS_EVERY = 8
+_FITS = {"running": 0, "finished": 0}
+_FITS_LOCK = threading.Lock()
+
+
+def _clear_kernel_cache():
+    from tensorflow.python.eager import context
+
+    clear = getattr(context.context(), "clear_kernel_cache", None)
+    if clear is not None:
+        clear()
+
+
+@contextlib.contextmanager
+def counted_fit():
+    """Enclose one fit; every few fits, release the kernels TensorFlow cached for earlier ones.
+
+    TensorFlow's eager context caches the kernels that a traced function
+    instantiates and keeps them after the function is gone, so a process
+    that fits one estimator after another (a grid-search worker) grows by
+    about 1.1 MB per fit of the default MLP (measured over 60 digits fits).
+    Every :data:`RELEASE_KERNELS_EVERY` finished fits, when no other fit is
+    running in the process, the cache is cleared, as
+    ``keras.backend.clear_session`` does: the live functions re-create their
+    kernels when next called (about 45 ms, measured on the same fits), and
+    memory stays flat (0.01 MB per fit).
+    """
+    with _FITS_LOCK:
+        _FITS["running"] += 1
+    try:
+        yield
+    finally:
+        with _FITS_LOCK:
+            _FITS["running"] -= 1
+            _FITS["finished"] += 1
+            if _FITS["running"] == 0 and _FITS["finished"] % RELEASE_KERNELS_EVERY == 0:
+                _clear_kernel_cache()
 
 
 def is_dataset_iterator(argument):

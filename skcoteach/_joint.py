@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _build
+from ._compat import counted_fit
 from ._ensemble import LeanTraining
 from ._training import ForgetRateScheduler, OrderScheduler, quiet_retracing, record
 
@@ -181,7 +182,7 @@ def fit_together(estimators, datasets):
     joint.set_training_arrays([job[2] for job in jobs])
     streams = tf.data.Dataset.zip(tuple(job[4] for job in jobs))
     try:
-        with quiet_retracing():
+        with quiet_retracing(), counted_fit():
             history = joint.fit(
                 streams,
                 epochs=first.epochs,

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ._compat import counted_fit
 from .schedules import forget_rate
 
 __all__ = [
@@ -354,7 +355,7 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
     model.set_training_arrays(X, y_enc, weights)
     model.set_validation_arrays(*(val or ()))
     try:
-        with quiet_retracing():
+        with quiet_retracing(), counted_fit():
             history = model.fit(
                 train_positions,
                 epochs=est.n_iter_ + epochs,
