@@ -21,13 +21,21 @@ Imported lazily (it imports TensorFlow).
 import types
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from . import _build
 from ._compat import counted_fit
 from ._ensemble import LeanTraining
-from ._training import ForgetRateScheduler, OrderScheduler, quiet_retracing, record
+from ._training import (
+    WEIGHTS_NOT_FINITE,
+    ForgetRateScheduler,
+    OrderScheduler,
+    divergence_error,
+    loss_divergence,
+    quiet_retracing,
+    record,
+    weights_finite,
+)
 
 __all__ = ["JointEnsembles", "fit_together", "n_batches"]
 
@@ -113,22 +121,15 @@ def _as_tensor(array, converted):
     return converted[key]
 
 
-def _diverged(estimator, history_logs):
-    """A ``ValueError`` as a separate fit raises when training diverged, or None."""
+def _diverged(estimator, history_logs, learning_rate):
+    """The ``ValueError`` a separate fit raises when training diverged, or None."""
     losses = history_logs.get("loss", [])
-    for epoch, loss in enumerate(losses):
-        if not np.isfinite(loss):
-            what = f"the mean training loss is {float(loss)}"
-            break
-    else:
-        weights = (w for peer in estimator.model_.peers for w in peer.get_weights())
-        if all(np.isfinite(w).all() for w in weights):
+    found = loss_divergence(losses)
+    if found is None:
+        if weights_finite(estimator.model_.peers):
             return None
-        epoch, what = max(len(losses) - 1, 0), "the peers' weights are not finite"
-    return ValueError(
-        f"Training diverged in epoch {epoch} (0-based, as in history_): {what}. "
-        "Try a smaller learning rate."
-    )
+        found = (max(len(losses) - 1, 0), WEIGHTS_NOT_FINITE)
+    return divergence_error(*found, learning_rate)
 
 
 def fit_together(estimators, datasets):
@@ -195,7 +196,7 @@ def fit_together(estimators, datasets):
     for j, (i, est, _, (scheduler, _), _, _) in enumerate(jobs):
         prefix = f"{j}:"
         logs = {k[len(prefix) :]: v for k, v in history.history.items() if k.startswith(prefix)}
-        errors[i] = _diverged(est, logs)
+        errors[i] = _diverged(est, logs, joint.optimizer.learning_rate)
         if errors[i] is None:
             record(est, types.SimpleNamespace(epoch=history.epoch, history=logs), scheduler)
     return errors

@@ -214,6 +214,32 @@ class StepCountProgbar(keras.callbacks.ProgbarLogger):
         super().on_train_batch_end(min(batch, steps - 1) if steps else batch, logs)
 
 
+#: What :func:`divergence_error` says when the loss was finite but the weights are not.
+WEIGHTS_NOT_FINITE = "the peers' weights are not finite"
+
+
+def loss_divergence(losses):
+    """``(epoch, what)`` for the first non-finite value of the epochs' mean ``losses``, or None."""
+    for epoch, loss in enumerate(losses):
+        if loss is not None and not np.isfinite(loss):
+            return epoch, f"the mean training loss is {float(loss)}"
+    return None
+
+
+def weights_finite(peers):
+    """Whether every weight of every peer is finite."""
+    return all(np.isfinite(w).all() for peer in peers for w in peer.get_weights())
+
+
+def divergence_error(epoch, what, learning_rate, note=""):
+    """The ``ValueError`` of a fit whose training diverged."""
+    rate = float(keras.ops.convert_to_numpy(learning_rate))
+    return ValueError(
+        f"Training diverged in epoch {epoch} (0-based, as in history_): {what}.{note} "
+        f"Try a smaller learning rate, e.g. optimizer__learning_rate={rate / 10:g}."
+    )
+
+
 class StopOnDivergence(keras.callbacks.Callback):
     """Stop ``fit`` with a ``ValueError`` when the training loss or the weights are not finite.
 
@@ -223,25 +249,24 @@ class StopOnDivergence(keras.callbacks.Callback):
     """
 
     def _fail(self, epoch, what):
-        rate = keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-        raise ValueError(
-            f"Training diverged in epoch {epoch} (0-based, as in history_): {what}. "
-            "The estimator was left as it was before this fit. Try a smaller learning "
-            f"rate, e.g. optimizer__learning_rate={float(rate) / 10:g}."
+        raise divergence_error(
+            epoch,
+            what,
+            self.model.optimizer.learning_rate,
+            " The estimator was left as it was before this fit.",
         )
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(loss):
-            self._fail(epoch, f"the mean training loss is {float(loss)}")
+        found = loss_divergence([(logs or {}).get("loss")])
+        if found is not None:
+            self._fail(epoch, found[1])
 
     def on_train_end(self, logs=None):
-        for peer in self.model.peers:
-            if not all(np.isfinite(w).all() for w in peer.get_weights()):
-                self._fail(getattr(self, "epoch", 0), "the peers' weights are not finite")
+        if not weights_finite(self.model.peers):
+            self._fail(getattr(self, "epoch", 0), WEIGHTS_NOT_FINITE)
 
 
 class _KerasRetracingFilter(logging.Filter):

@@ -176,3 +176,31 @@ def test_groups_go_to_joblib_workers(small):
     ours = CoTeachingGridSearchCV(_clf(), grid, cv=2, max_fits_together=2, n_jobs=2).fit(X, y)
     assert ours.n_fits_together_ == [2, 2]
     _assert_same_search(ours, GridSearchCV(_clf(), grid, cv=2).fit(X, y))
+
+
+def _linear(meta):
+    """No ReLU that could die and freeze the weights: a too large step overflows them."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(16),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+
+
+def test_diverging_fits_fail_as_their_own_fits_do(small):
+    X, y = small
+    clf = CoTeachingClassifier(
+        _linear, optimizer="sgd", optimizer__learning_rate=1e8, epochs=3, batch_size=64, random_state=0
+    )
+    grid = {"tau": [0.1, 0.3]}
+    search = CoTeachingGridSearchCV(clf, grid, cv=2)
+    for each in (search, GridSearchCV(clf, grid, cv=2)):
+        with pytest.raises(ValueError, match=r"(?s)All the 4 fits failed.*Training diverged in epoch"):
+            each.fit(X, y)
+    assert search.n_fits_together_ == [4]
+    with pytest.raises(ValueError, match=r"diverged in epoch \d.*learning_rate=1e\+07"):
+        CoTeachingGridSearchCV(clf, grid, cv=2, error_score="raise").fit(X, y)
