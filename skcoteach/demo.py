@@ -8,7 +8,10 @@ both on the *clean* test labels.
 """
 
 import argparse
+import contextlib
 import os
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -152,6 +155,42 @@ def _demo_network(meta):
     return mlp(meta, hidden_layer_sizes=(256,))
 
 
+#: Parts of the lines TensorFlow writes to standard error while it starts.
+TENSORFLOW_START_UP = (
+    "absl::InitializeLog",
+    "cpu_feature_guard",
+    "oneDNN custom operations",
+    "This TensorFlow binary",
+    "To enable the following instructions",
+)
+
+
+@contextlib.contextmanager
+def _without_start_up_lines():
+    """Drop TensorFlow's start-up lines from standard error meanwhile; pass on the rest.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` silences most of them, but not those logged
+    before TensorFlow's logging is set up (oneDNN's notice on CPUs where it
+    is on by default).  They are written by C++ code to file descriptor 2,
+    so that is what is captured.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(marker in line for marker in TENSORFLOW_START_UP):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
 def main(argv=None):
     """Command line entry point: ``python -m skcoteach.demo``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -160,6 +199,8 @@ def main(argv=None):
     parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _without_start_up_lines():
+        import keras  # noqa: F401  (starts TensorFlow)
     run(args.noise_rate, args.epochs, args.random_state)
 
 
