@@ -133,8 +133,12 @@ def make_method(name, tau, seed, shuffle):
         raise ValueError(f"Unknown method {name!r}; the methods are {METHODS}.")
     if name.startswith("cl_"):
         from cleanlab.classification import CleanLearning
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
-        return CleanLearning(base, seed=seed)
+        # CleanLearning around the whole pipeline: scikit-learn's Pipeline
+        # refuses to predict with a last step without fitted attributes.
+        return CleanLearning(make_pipeline(StandardScaler(), base), seed=seed)
     return base
 
 
@@ -154,7 +158,7 @@ def run_one(dataset, X, y, kind, rate, seed, method, shuffle):
         y_train, rate, kind=kind, random_state=seed, return_info=True
     )
     clf = make_method(method, rate, seed, shuffle)
-    model = make_pipeline(StandardScaler(), clf)
+    model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings of the baselines

@@ -131,3 +131,17 @@ def test_bench_accuracy_run_and_report(fake_mnist, tmp_path):
     table = (results / "accuracy.md").read_text()
     assert "sym-50" in table
     assert (results / "sym-50_ep2.png").stat().st_size > 0
+
+
+def test_bench_xla_command(tmp_path):
+    out = tmp_path / "xla.json"
+    text = _run(
+        "bench_xla.py", "--samples", 512, "--epochs", 3, "--repeats", 1, "--out", out, cwd=tmp_path
+    )
+    results = json.loads(out.read_text())
+    assert set(results["seconds_per_epoch"]) == {"lean", "xla-step"}
+    for times in results["seconds_per_epoch"].values():
+        assert len(times) == 1 and times[0] > 0
+    median = results["median"]
+    assert results["xla_over_lean"] == pytest.approx(median["xla-step"] / median["lean"])
+    assert f"{results['xla_over_lean']:.2f}x" in text
