@@ -26,7 +26,7 @@ def test_demo_prints_only_its_own_output():
         env=env,
         check=True,
     )
-    assert "Co-teaching" in done.stdout
+    assert "Co-teaching, default tau=" in done.stdout and "(the true rate)" in done.stdout
     for marker in TENSORFLOW_START_UP:
         assert marker not in done.stderr + done.stdout, done.stderr
 
