@@ -242,8 +242,8 @@ def _label(record):
     return record["method"] if order is None else f"{record['method']} ({order})"
 
 
-def report(results):
-    """Table of the mean clean test accuracy over seeds, per cell and method."""
+def report(results, plot=None):
+    """Table of the mean clean test accuracy over seeds, per cell and method; the targets; a plot."""
     path = results / "runs.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines() if line]
     cells, labels = {}, []
@@ -258,9 +258,7 @@ def report(results):
         "| data | noise | " + " | ".join(labels) + " |",
         "|---|---|" + "---|" * len(labels),
     ]
-    for (dataset, noise), by_label in sorted(
-        cells.items(), key=lambda item: (DATASETS.index(item[0][0]), item[0][1])
-    ):
+    for (dataset, noise), by_label in sorted(cells.items(), key=_cell_order):
         means = {k: np.mean(v) for k, v in by_label.items()}
         best = max(means.values())
         row = []
@@ -273,8 +271,111 @@ def report(results):
         n_seeds = max(len(v) for v in by_label.values())
         lines.append(f"| {dataset} | {noise} ({n_seeds} seeds) | " + " | ".join(row) + " |")
     table = "\n".join(lines)
-    (results / "defaults.md").write_text(table + "\n")
-    print(table)
+    summary = targets(cells)
+    (results / "defaults.md").write_text(table + "\n\n" + summary + "\n")
+    print(table + "\n\n" + summary)
+    if plot is not None:
+        plot_cells(cells, labels, plot)
+        print(f"plot: {plot}")
+
+
+def _noise_order(noise):
+    """clean, then symmetric, then pair noise, by rate."""
+    if noise == "clean":
+        return (0, 0)
+    kind, rate = noise.rsplit("-", 1)
+    return (1 if kind == "symmetric" else 2, int(rate))
+
+
+def _cell_order(item):
+    (dataset, noise), _ = item
+    return DATASETS.index(dataset), _noise_order(noise)
+
+
+def _method_means(by_label, method):
+    """Mean accuracy of ``method`` (any training order) in a cell, or None."""
+    values = [v for label, vs in by_label.items() if label.split(" ")[0] == method for v in vs]
+    return float(np.mean(values)) if values else None
+
+
+def targets(cells):
+    """The targets of issue 16, checked on the recorded cells (markdown)."""
+    rows, gaps, clean_gaps, best_gaps = [], [], [], []
+    for (dataset, noise), by_label in sorted(cells.items(), key=_cell_order):
+        auto, true = _method_means(by_label, "skc_auto"), _method_means(by_label, "skc_true")
+        if auto is None or true is None:
+            continue
+        gaps.append((auto - true, dataset, noise))
+        if noise == "clean":
+            tau0 = _method_means(by_label, "skc_tau0")
+            if tau0 is not None:
+                clean_gaps.append((auto - tau0, dataset))
+        elif int(noise.rsplit("-", 1)[1]) >= 20:
+            means = {m: _method_means(by_label, m) for m in METHODS}
+            means = {m: v for m, v in means.items() if v is not None}
+            skc = max(v for m, v in means.items() if m.startswith("skc_"))
+            best_method = max(means, key=means.get)
+            best_gaps.append((skc - means[best_method], dataset, noise, best_method))
+    if not gaps:
+        return "No cell has both skc_auto and skc_true."
+    mean_gap = np.mean([g[0] for g in gaps])
+    worst = min(gaps)
+    rows.append(
+        f"- `tau=\"auto\"` minus `tau` = true rate: mean {mean_gap:+.2f} points over "
+        f"{len(gaps)} cells (target: >= -1); worst {worst[0]:+.2f} ({worst[1]}, {worst[2]}; "
+        "target: >= -3); cells below -3: "
+        + (", ".join(f"{d} {n} ({g:+.1f})" for g, d, n in sorted(gaps) if g < -3) or "none")
+        + "."
+    )
+    if best_gaps:
+        misses = [b for b in best_gaps if b[0] < -1]
+        rows.append(
+            f"- best skcoteach setting against the best method, cells with >= 20% noise: "
+            f"{len(best_gaps) - len(misses)} of {len(best_gaps)} within 1 point (target: all); "
+            "missed: "
+            + (", ".join(f"{d} {n} ({g:+.1f} vs {m})" for g, d, n, m in sorted(misses)) or "none")
+            + "."
+        )
+    if clean_gaps:
+        rows.append(
+            "- clean labels, `tau=\"auto\"` minus `tau=0` (standard training of the same "
+            "networks), target >= -0.5: "
+            + ", ".join(f"{d} {g:+.1f}" for g, d in clean_gaps)
+            + "."
+        )
+    return "\n".join(rows)
+
+
+def plot_cells(cells, labels, path):
+    """One panel per data set: mean clean test accuracy per noise setting and method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = [d for d in DATASETS if any(cell[0] == d for cell in cells)]
+    cols = min(4, len(datasets))
+    rows = -(-len(datasets) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    for ax, dataset in zip(axes.flat, datasets):
+        noises = sorted((n for d, n in cells if d == dataset), key=_noise_order)
+        for label in labels:
+            means = [
+                np.mean(cells[(dataset, n)][label]) if label in cells[(dataset, n)] else np.nan
+                for n in noises
+            ]
+            style = "o-" if label.startswith("skc_") else "s--"
+            ax.plot(range(len(noises)), means, style, label=label, markersize=4, linewidth=0.8)
+        ax.set_xticks(range(len(noises)), noises, rotation=30, fontsize=8)
+        ax.set_title(dataset)
+        ax.set_ylabel("clean test accuracy (%)")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(datasets):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main(argv=None):
@@ -299,12 +400,14 @@ def main(argv=None):
         help="folder of mnist.npz / fashion_mnist.npz for the image subsets "
         "(default: $SKCOTEACH_DATA, then the Keras download)",
     )
-    rep = sub.add_parser("report", help="table of the recorded runs")
+    rep = sub.add_parser("report", help="table of the recorded runs, the targets, a plot")
+    rep.add_argument("--plot", type=pathlib.Path, default=None,
+                     help="PNG file of the plot (default: <results>/defaults.png)")
     for p in (run_parser, rep):
         p.add_argument("--results", type=pathlib.Path, default=DEFAULT_RESULTS)
     args = parser.parse_args(argv)
     if args.command == "report":
-        report(args.results)
+        report(args.results, args.plot or args.results / "defaults.png")
     else:
         run(args)
 
