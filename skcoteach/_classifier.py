@@ -62,10 +62,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         - ``None``: :func:`skcoteach.models.mlp` for 2-D ``X`` and
           :func:`skcoteach.models.cnn` for images of shape ``(n, h, w)`` or
           ``(n, h, w, channels)``.
-    tau : float or "auto", default=0.2
+    tau : float or "auto", default="auto"
         Final forget rate, ``0 <= tau < 1``; ideally the share of wrong labels.
         Over-estimating it costs little, under-estimating it costs a lot.
-        ``"auto"`` estimates it during ``fit`` (stored as ``tau_``): the
+        ``"auto"`` (the default; it was ``0.2`` in 0.1.0) estimates it during
+        ``fit`` (stored as ``tau_``): the
         peers train with forget rate 0 for a warm-up of at least 2 epochs and
         50 optimizer steps (at most ``Tk`` epochs), then
         the noise rate is estimated by confident learning
@@ -73,6 +74,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         probabilities recorded during the last warm-up epoch, each computed
         before the sample's batch was trained on, when the networks have not
         yet memorised wrong labels; the schedule then continues with that rate.
+        On the defaults benchmark (six scikit-learn tables, 0 / 20 / 40%
+        noise, 5 seeds) it beat ``tau=0.2`` on clean labels (89.5 vs 86.0
+        mean clean test accuracy) and at 40% noise (77.6 vs 76.6), and lost
+        to it at 20% noise (87.0 vs 88.6), where ``0.2`` is the true rate
+        (:ref:`hyperparameters`).  Set a number when you know the rate.
     Tk : int, default=10
         Number of epochs over which the forget rate grows to ``tau``.
     c : float, default=1.0
@@ -274,7 +280,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         self,
         model=None,
         *,
-        tau=0.2,
+        tau="auto",
         Tk=10,
         c=1.0,
         n_peers=2,

@@ -27,7 +27,9 @@ def small(request):
 
 
 def _clf(**params):
-    return CoTeachingClassifier(tiny_mlp, **{"epochs": 2, "batch_size": 32, "random_state": 0, **params})
+    return CoTeachingClassifier(
+        tiny_mlp, **{"tau": 0.2, "epochs": 2, "batch_size": 32, "random_state": 0, **params}
+    )
 
 
 def _assert_same_search(ours, theirs):
