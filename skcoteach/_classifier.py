@@ -76,8 +76,8 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         yet memorised wrong labels; the schedule then continues with that rate.
         On the defaults benchmark (six scikit-learn tables, 0 / 20 / 40%
         noise, 5 seeds) it beat ``tau=0.2`` on clean labels (89.5 vs 86.0
-        mean clean test accuracy) and at 40% noise (77.6 vs 76.6), and lost
-        to it at 20% noise (87.0 vs 88.6), where ``0.2`` is the true rate
+        mean clean test accuracy) and at 40% noise (77.5 vs 75.6), and lost
+        to it at 20% noise (86.3 vs 88.0), where ``0.2`` is the true rate
         (:ref:`hyperparameters`).  Set a number when you know the rate.
     Tk : int, default=10
         Number of epochs over which the forget rate grows to ``tau``.
