@@ -46,6 +46,19 @@ def epoch_clock():
     return Clock()
 
 
+def interleaved(variants, measure, repeats):
+    """``{variant: [measure(variant, repeat) for each repeat]}``, the variants interleaved.
+
+    Interleaving makes the ratios between variants share the machine's state.
+    """
+    times = {v: [] for v in variants}
+    for repeat in range(repeats):
+        for variant in variants:
+            times[variant].append(measure(variant, repeat))
+            print(f"repeat {repeat} {variant:<11} steady epoch {times[variant][-1]:.3f} s")
+    return times
+
+
 def steady_epoch(variant, X, y, epochs, seed):
     """Median wall time of the epochs after the first (which traces) of one fit."""
     import tensorflow as tf
@@ -87,11 +100,7 @@ def main(argv=None):
     X = rng.rand(args.n_samples, 784).astype(np.float32)
     y = rng.randint(0, 10, args.n_samples)
     variants = ["plain", "plain-spe1", "mirrored-1"]
-    times = {v: [] for v in variants}
-    for repeat in range(args.repeats):
-        for variant in variants:  # interleaved: the ratios share the machine's state
-            times[variant].append(steady_epoch(variant, X, y, args.epochs, repeat))
-            print(f"repeat {repeat} {variant:<11} steady epoch {times[variant][-1]:.3f} s")
+    times = interleaved(variants, lambda v, r: steady_epoch(v, X, y, args.epochs, r), args.repeats)
     median = {v: statistics.median(t) for v, t in times.items()}
     ratios = {v: median[v] / median["plain"] for v in variants}
     for variant in variants:

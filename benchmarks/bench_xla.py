@@ -25,29 +25,24 @@ Usage::
 
 import argparse
 import json
+import pathlib
 import platform
 import statistics
-import time
+import sys
 
 import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from bench_strategy import epoch_clock, interleaved  # noqa: E402
 
 
 def steady_epoch(variant, X, y, epochs, seed):
     """Median wall time of the epochs after the first (which traces and compiles) of one fit."""
-    import keras
     import tensorflow as tf
 
     from skcoteach import CoTeachingClassifier
     from skcoteach._ensemble import PeerEnsemble
-
-    marks = []
-
-    class Clock(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            marks.append(time.perf_counter())
-
-        def on_epoch_end(self, epoch, logs=None):
-            marks.append(time.perf_counter())
 
     lean = PeerEnsemble._train_on
     if variant == "xla-step":
@@ -73,12 +68,12 @@ def steady_epoch(variant, X, y, epochs, seed):
             tau=0.5,
             Tk=10,
             random_state=seed,
-            callbacks=[Clock()],
+            callbacks=[epoch_clock()],
         )
         clf.fit(X, y)
     finally:
         PeerEnsemble._train_on = lean
-    return statistics.median(np.diff(marks)[1:])
+    return statistics.median(np.diff(clf.callbacks_[0].marks)[1:])
 
 
 def main(argv=None):
@@ -95,11 +90,7 @@ def main(argv=None):
     X = rng.random((args.samples, 784), dtype=np.float32)
     y = rng.integers(0, 10, args.samples)
     variants = ["lean", "xla-step"]
-    times = {v: [] for v in variants}
-    for repeat in range(args.repeats):
-        for variant in variants:  # interleaved: the ratio shares the machine's state
-            times[variant].append(steady_epoch(variant, X, y, args.epochs, repeat))
-            print(f"repeat {repeat} {variant:<9} steady epoch {times[variant][-1]:.3f} s")
+    times = interleaved(variants, lambda v, r: steady_epoch(v, X, y, args.epochs, r), args.repeats)
     median = {v: statistics.median(t) for v, t in times.items()}
     ratio = median["xla-step"] / median["lean"]
     print(f"lean {median['lean']:.3f} s, xla-step {median['xla-step']:.3f} s per epoch: {ratio:.2f}x")
