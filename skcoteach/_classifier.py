@@ -211,7 +211,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         For each training sample, the peers' mean cross-entropy with its given
         label at its last visit; large values flag suspected label errors.
     tau_ : float
-        The final forget rate used (estimated when ``tau="auto"``).
+        The final forget rate used: ``tau``, or with ``tau="auto"`` the
+        estimated noise rate capped at 0.9.
+    noise_rate_ : float or None
+        With ``tau="auto"``: the share of wrong labels estimated after the
+        warm-up (before the cap); None when ``tau`` is a number.
     callbacks_ : list of keras.callbacks.Callback
         The copies of ``callbacks`` used by the last ``fit``, holding whatever
         they recorded (not pickled).

@@ -81,6 +81,7 @@ class ResumeState(keras.callbacks.Callback):
         self.shuffle_seed = shuffle_seed if saved is None else saved["shuffle_seed"]
         if saved is not None and saved["tau"] is not None and scheduler.tau is None:
             scheduler.tau = saved["tau"]  # tau="auto" estimated before the interruption
+            scheduler.noise_rate = saved.get("noise_rate")
         self.epochs = []  # [(epoch, logs, forget rate)], saved ones first
         self.earlier = {"epoch": [], "logs": {}, "forget_rate": []}
         self._started = False
@@ -120,6 +121,7 @@ class ResumeState(keras.callbacks.Callback):
             "first_epoch": self.first_epoch,
             "shuffle_seed": self.shuffle_seed,
             "tau": self.scheduler.tau,
+            "noise_rate": self.scheduler.noise_rate,
             "epochs": self.epochs,
         }
         directory = posixpath.dirname(self.path)

@@ -51,6 +51,7 @@ SCRIPT = textwrap.dedent(
                 "n_iter": clf.n_iter_,
                 "history": clf.history_,
                 "tau": clf.tau_,
+                "noise_rate": clf.noise_rate_,
                 "shuffle_seed": clf._shuffle_seed,
                 "optimizer_iterations": int(clf.model_.optimizer.iterations.numpy()),
             },
@@ -110,6 +111,7 @@ def test_a_killed_fit_resumes_to_the_uninterrupted_result(tmp_path, params):
     assert info["n_iter"] == whole_info["n_iter"] == 6
     assert info["optimizer_iterations"] == whole_info["optimizer_iterations"]
     assert info["tau"] == whole_info["tau"]
+    assert info["noise_rate"] == whole_info["noise_rate"]
     assert info["shuffle_seed"] == whole_info["shuffle_seed"]
     assert info["history"] == whole_info["history"]  # every log of all 6 epochs
 

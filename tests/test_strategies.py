@@ -112,6 +112,7 @@ def test_tau_auto_estimates_noise_rate(digits, rate, low, high):
     clf = CoTeachingClassifier(tau="auto", epochs=4, batch_size=32, random_state=0)
     clf.fit(X, y_noisy)
     assert low <= clf.tau_ <= high
+    assert clf.tau_ == min(clf.noise_rate_, 0.9)  # the estimate as it is, capped
     assert clf.history_["forget_rate"][:2] == [0.0, 0.0]  # warm-up
     assert clf.history_["forget_rate"][2] == pytest.approx(clf.tau_ * 2 / 10)
 
@@ -145,6 +146,21 @@ def test_tau_auto_partial_fit_with_changing_sizes(digits):
     clf.partial_fit(X, y)
     assert clf.model_.sample_statistics()["proba"].shape == (1000, 10)
     assert clf.sample_kept_.shape == (1000,) and 0.0 <= clf.tau_ < 0.9
+
+
+def test_noise_rate_is_kept_by_warm_starts_and_none_for_a_given_tau(digits, monkeypatch):
+    from skcoteach import _training
+
+    X, y, _, _ = digits
+    # An estimate above the cap: tau_ is capped, noise_rate_ is not.
+    monkeypatch.setattr(_training, "estimate_noise", lambda y_enc, model: 0.95)
+    clf = CoTeachingClassifier(tiny_mlp, tau="auto", warm_start=True, **FAST).fit(X, y)
+    assert (clf.noise_rate_, clf.tau_) == (0.95, 0.9)
+    monkeypatch.setattr(_training, "estimate_noise", lambda y_enc, model: 0.1)
+    clf.fit(X, y)  # a warm start: estimated once
+    assert (clf.noise_rate_, clf.tau_) == (0.95, 0.9)
+    clf = CoTeachingClassifier(tiny_mlp, tau=0.3, **FAST).fit(X, y)
+    assert clf.noise_rate_ is None and clf.tau_ == 0.3
 
 
 def test_tau_auto_warmup_counts_optimizer_steps():
