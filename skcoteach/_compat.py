@@ -282,7 +282,8 @@ def counted_fit():
     running in the process, the cache is cleared, as
     ``keras.backend.clear_session`` does: the live functions re-create their
     kernels when next called (about 45 ms, measured on the same fits), and
-    memory stays flat (0.01 MB per fit).
+    memory stays flat: 0.13 MB per fit over 30 fits (0.01 MB when the cache
+    is cleared after every fit).
     """
     with _FITS_LOCK:
         _FITS["running"] += 1
