@@ -104,8 +104,11 @@ def load(name, data_path=None):
     return x[keep].reshape(n, -1).astype(np.float64) / 255.0, y[keep]
 
 
-def make_method(name, tau, seed, shuffle):
-    """The classifier of method ``name`` (a fresh, unfitted estimator)."""
+def make_method(name, tau, seed, shuffle, epochs=None):
+    """The classifier of method ``name`` (a fresh, unfitted estimator).
+
+    ``epochs`` (``skc_*`` methods only): None keeps the estimator's default.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
@@ -116,6 +119,8 @@ def make_method(name, tau, seed, shuffle):
         params = {"random_state": seed}
         if shuffle is not None:
             params["shuffle"] = shuffle
+        if epochs is not None:
+            params["epochs"] = epochs
         if name == "skc_true":
             params["tau"] = tau
         elif name == "skc_tau02":
@@ -144,7 +149,7 @@ def make_method(name, tau, seed, shuffle):
     return base
 
 
-def run_one(dataset, X, y, kind, rate, seed, method, shuffle):
+def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None):
     """Fit one method on one noisy split; return the record."""
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
@@ -159,7 +164,7 @@ def run_one(dataset, X, y, kind, rate, seed, method, shuffle):
     y_noisy, info = make_label_noise(
         y_train, rate, kind=kind, random_state=seed, return_info=True
     )
-    clf = make_method(method, rate, seed, shuffle)
+    clf = make_method(method, rate, seed, shuffle, epochs)
     model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -224,6 +229,7 @@ def run(args):
                         record = run_one(
                             dataset, X, y, kind, rate, seed, method,
                             shuffle if method.startswith("skc_") else None,
+                            args.epochs,
                         )
                         record["shuffle"] = order
                         record["command"] = " ".join(
@@ -395,6 +401,13 @@ def main(argv=None):
         choices=["true", "once", "false"],
         default=None,
         help="the estimator's training order for the skc_* methods (default: its default)",
+    )
+    run_parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs of the skc_* methods (default: the estimator's); record the runs of "
+        "another value in their own --results folder",
     )
     run_parser.add_argument(
         "--data",

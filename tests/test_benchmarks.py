@@ -145,3 +145,24 @@ def test_bench_xla_command(tmp_path):
     median = results["median"]
     assert results["xla_over_lean"] == pytest.approx(median["xla-step"] / median["lean"])
     assert f"{results['xla_over_lean']:.2f}x" in text
+
+
+def test_bench_defaults_run_report_and_plot(tmp_path):
+    results = tmp_path / "defaults"
+    args = ["--datasets", "iris", "--noise", "symmetric", "--rates", 0.0, 0.4, "--seeds", 0]
+    _run(
+        "bench_defaults.py", "run", *args, "--methods", "skc_true", "skc_auto", "skc_tau0", "lr",
+        "--epochs", 3, "--results", results, cwd=tmp_path,
+    )
+    records = [json.loads(line) for line in (results / "runs.jsonl").read_text().splitlines()]
+    assert len(records) == 2 * 4
+    assert {r["epochs"] for r in records if r["method"].startswith("skc_")} == {3}
+    auto = [r for r in records if r["method"] == "skc_auto"]
+    assert all(0 <= r["tau_"] <= 0.9 for r in auto)
+    # A second run finds everything recorded and fits nothing.
+    _run("bench_defaults.py", "run", *args, "--methods", "lr", "--results", results, cwd=tmp_path)
+    assert len((results / "runs.jsonl").read_text().splitlines()) == 8
+    text = _run("bench_defaults.py", "report", "--results", results, cwd=tmp_path)
+    assert "| iris | clean (1 seeds) |" in text and "minus `tau` = true rate" in text
+    assert (results / "defaults.png").stat().st_size > 0
+    assert (results / "defaults.md").read_text().startswith("| data | noise |")
