@@ -283,8 +283,13 @@ def report(results, plot=None):
     (results / "defaults.md").write_text(table + "\n\n" + summary + "\n")
     print(table + "\n\n" + summary)
     if plot is not None:
-        plot_cells(cells, labels, plot)
-        print(f"plot: {plot}")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print('matplotlib is not installed: no plot (pip install -e ".[benchmarks]")')
+        else:
+            plot_cells(cells, labels, plot)
+            print(f"plot: {plot}")
 
 
 def _noise_order(noise):
