@@ -15,9 +15,9 @@ so that a new release of a dependency can break at most this module:
   ``_all_reduce_sum_gradients``, skipped when no strategy is in force (the
   sum over one replica is the identity, and TensorFlow never frees the graph
   that built it); if the method is missing, nothing is changed.
-- :func:`counted_fit`: TensorFlow's eager context's ``clear_kernel_cache``
-  (what ``keras.backend.clear_session`` calls), every few fits in a
-  process; skipped if the method is missing.
+- :func:`clear_kernel_cache`: TensorFlow's eager context's
+  ``clear_kernel_cache`` (what ``keras.backend.clear_session`` calls);
+  skipped if the method is missing.
 - :func:`lean_training_applies` and :func:`is_dataset_iterator`: the contract with Keras's TensorFlow trainer
   that lets :class:`~skcoteach._ensemble.PeerEnsemble` replace its training
   function (``fit`` calls ``make_train_function`` and then
@@ -54,8 +54,8 @@ __all__ = [
     "StrOptions",
     "adam_slots",
     "check_sample_weight",
+    "clear_kernel_cache",
     "counted_apart",
-    "counted_fit",
     "import_keras",
     "is_dataset_iterator",
     "keras_logits",
@@ -256,45 +256,17 @@ def without_default_all_reduce(optimizer):
     return optimizer
 
 
-#: Fits finished in this process between two releases of TensorFlow's kernel cache.
-RELEASE_KERNELS_EVERY = 8
-_FITS = {"running": 0, "finished": 0}
-_FITS_LOCK = threading.Lock()
+def clear_kernel_cache():
+    """Clear TensorFlow's eager kernel cache, as ``keras.backend.clear_session`` does.
 
-
-def _clear_kernel_cache():
+    The live functions re-create their kernels when next called.  Nothing
+    happens on a TensorFlow without the method.
+    """
     from tensorflow.python.eager import context
 
     clear = getattr(context.context(), "clear_kernel_cache", None)
     if clear is not None:
         clear()
-
-
-@contextlib.contextmanager
-def counted_fit():
-    """Enclose one fit; every few fits, release the kernels TensorFlow cached for earlier ones.
-
-    TensorFlow's eager context caches the kernels that a traced function
-    instantiates and keeps them after the function is gone, so a process
-    that fits one estimator after another (a grid-search worker) grows by
-    about 1.1 MB per fit of the default MLP (measured over 60 digits fits).
-    Every :data:`RELEASE_KERNELS_EVERY` finished fits, when no other fit is
-    running in the process, the cache is cleared, as
-    ``keras.backend.clear_session`` does: the live functions re-create their
-    kernels when next called (about 45 ms, measured on the same fits), and
-    memory stays flat: 0.13 MB per fit over 30 fits (0.01 MB when the cache
-    is cleared after every fit).
-    """
-    with _FITS_LOCK:
-        _FITS["running"] += 1
-    try:
-        yield
-    finally:
-        with _FITS_LOCK:
-            _FITS["running"] -= 1
-            _FITS["finished"] += 1
-            if _FITS["running"] == 0 and _FITS["finished"] % RELEASE_KERNELS_EVERY == 0:
-                _clear_kernel_cache()
 
 
 def is_dataset_iterator(argument):

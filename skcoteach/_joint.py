@@ -24,12 +24,12 @@ import keras
 import tensorflow as tf
 
 from . import _build
-from ._compat import counted_fit
 from ._ensemble import LeanTraining
 from ._training import (
     WEIGHTS_NOT_FINITE,
     ForgetRateScheduler,
     OrderScheduler,
+    counted_fit,
     divergence_error,
     loss_divergence,
     quiet_retracing,

@@ -355,22 +355,22 @@ def test_a_worker_frees_each_fit_and_its_memory_stays_flat_over_20_fits():
 
 
 def test_the_kernel_cache_is_released_every_few_fits_when_no_fit_runs(monkeypatch):
-    from skcoteach import _compat
+    from skcoteach import _training
 
     calls = []
-    monkeypatch.setattr(_compat, "_clear_kernel_cache", lambda: calls.append(1))
-    monkeypatch.setitem(_compat._FITS, "finished", 0)
-    every = _compat.RELEASE_KERNELS_EVERY
+    monkeypatch.setattr(_training, "clear_kernel_cache", lambda: calls.append(1))
+    monkeypatch.setitem(_training._FITS, "finished", 0)
+    every = _training.RELEASE_KERNELS_EVERY
     for _ in range(2 * every):
-        with _compat.counted_fit():
+        with _training.counted_fit():
             pass
     assert len(calls) == 2
     # A fit that ends while another runs (threads) leaves the cache alone.
-    with _compat.counted_fit():
+    with _training.counted_fit():
         for _ in range(every):
-            with _compat.counted_fit():
+            with _training.counted_fit():
                 pass
-    assert len(calls) == 2 and _compat._FITS["running"] == 0
+    assert len(calls) == 2 and _training._FITS["running"] == 0
 
 
 def test_the_optimizer_still_sums_gradients_under_a_strategy():
