@@ -204,8 +204,8 @@ def run(args):
     from skcoteach import CoTeachingClassifier
 
     names = {True: "true", "once": "once", False: "false"}
-    if args.shuffle is None:  # the estimator's default, recorded by name
-        args.shuffle = names[CoTeachingClassifier().get_params()["shuffle"]]
+    if args.shuffle is None:  # the estimator's default ("auto": once for Co-teaching), by name
+        args.shuffle = names[CoTeachingClassifier()._training_order()]
     shuffle = {name: value for value, name in names.items()}[args.shuffle]
     methods = list(args.methods)
     if any(m.startswith("cl_") for m in methods):

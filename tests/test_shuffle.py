@@ -72,6 +72,23 @@ def test_the_step_trains_on_the_batches_of_the_epochs_order(digits):
     ensemble.set_training_arrays()
 
 
+@pytest.mark.parametrize(
+    "strategy, expected", [("coteaching", "once"), ("jocor", True), ("coteaching_plus", True)]
+)
+def test_the_default_order_follows_the_strategy(digits, orders, strategy, expected):
+    """``shuffle="auto"`` (the default): one permutation for Co-teaching, a new one for the others."""
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, strategy=strategy, tau=0.3, **FAST)
+    assert clf.get_params()["shuffle"] == "auto"
+    clf.fit(X, y)
+    explicit = CoTeachingClassifier(tiny_mlp, strategy=strategy, tau=0.3, shuffle=expected, **FAST)
+    explicit.fit(X, y)
+    assert len(orders) == 6
+    for default_order, explicit_order in zip(orders[:3], orders[3:]):
+        np.testing.assert_array_equal(default_order, explicit_order)
+    assert np.array_equal(orders[0], orders[1]) == (expected == "once")
+
+
 def test_once_is_the_first_epoch_of_the_reshuffled_order():
     from skcoteach._training import epoch_order
 
@@ -83,7 +100,7 @@ def test_once_is_the_first_epoch_of_the_reshuffled_order():
     np.testing.assert_array_equal(epoch_order(10, 7, 5, once=True), every[0])
 
 
-@pytest.mark.parametrize("shuffle", [True, "once", False])
+@pytest.mark.parametrize("shuffle", [True, "once", False, "auto"])
 def test_every_order_is_reproducible_with_random_state(digits, shuffle):
     X, y, X_test, _ = digits
     first = CoTeachingClassifier(tiny_mlp, shuffle=shuffle, **FAST).fit(X, y)
@@ -134,7 +151,7 @@ def test_once_with_validation_data(digits):
     assert clf.history_["val_accuracy"][-1] == pytest.approx(clf.score(X_test, y_test), abs=1e-6)
 
 
-@pytest.mark.parametrize("bad", ["twice", 2, None])
+@pytest.mark.parametrize("bad", ["twice", "Auto", 2, None])
 def test_bad_shuffle_is_refused(digits, bad):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match="'shuffle' parameter"):
