@@ -466,7 +466,7 @@ def _mean_std(values, digits=2):
 def compare_order(results_dir, ramp=10):
     """Markdown table: every run recorded with both training orders, side by side.
 
-    Rows are (data set, setting, method, tau factor); for each order the clean
+    Rows are (data set, setting, method, tau factor or ``"auto"``); for each order the clean
     test accuracy (mean of the last 10 epochs; mean ± std over seeds), the best
     epoch's accuracy, the label precision of the samples used in the last
     epoch, the share of the wrong labels used per epoch after the ramp-up
@@ -478,7 +478,8 @@ def compare_order(results_dir, ramp=10):
     for r in runs:
         if "per_epoch" not in r or r.get("n_keep", "round") != "floor":
             continue
-        key = (r.get("dataset", "mnist"), r["setting"], r["method"], r.get("tau_factor", 1.0))
+        factor = "auto" if r.get("tau_mode") == "auto" else r.get("tau_factor", 1.0)
+        key = (r.get("dataset", "mnist"), r["setting"], r["method"], factor)
         cells.setdefault(key, {}).setdefault(r.get("shuffle", "true"), []).append(r)
 
     def stats(rs):
@@ -503,11 +504,11 @@ def compare_order(results_dir, ramp=10):
         + " |",
         "|" + "---|" * (4 + 2 * len(columns)),
     ]
-    for (dataset, setting, method, factor), orders in sorted(cells.items()):
+    for (dataset, setting, method, factor), orders in sorted(cells.items(), key=lambda item: [str(k) for k in item[0]]):
         if "true" not in orders or "once" not in orders:
             continue
         true, once = stats(orders["true"]), stats(orders["once"])
-        tau = "true rate" if factor == 1.0 else f"{factor:g} x rate"
+        tau = {1.0: "true rate", "auto": '"auto"'}.get(factor) or f"{factor:g} x rate"
         values = [v for pair in zip(true, once) for v in pair]
         lines.append(f"| {dataset} | {setting} | {method} | {tau} | " + " | ".join(values) + " |")
     table = "\n".join(lines)
