@@ -171,3 +171,26 @@ def test_bench_defaults_run_report_and_plot(tmp_path):
     else:
         assert (results / "defaults.png").stat().st_size > 0
     assert (results / "defaults.md").read_text().startswith("| data | noise |")
+
+
+def test_compare_order_keeps_auto_tau_runs_apart(tmp_path, capsys):
+    """Runs with ``tau="auto"`` form their own row, not part of the true-rate average."""
+    bench = _module("bench_accuracy")
+
+    def record(name, shuffle, accuracy, **extra):
+        per_epoch = [{"epoch": e, "test_accuracy": accuracy} for e in range(3)]
+        run = {"setting": "sym-50", "method": "coteaching", "n_keep": "floor", "shuffle": shuffle,
+               "per_epoch": per_epoch, "test_accuracy_last10": accuracy,
+               "label_precision_last": 90.0, **extra}
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+
+    record("true", "true", 90.0, tau_mode="true", tau_factor=1.0)
+    record("once", "once", 95.0, tau_mode="true", tau_factor=1.0)
+    record("auto_true", "true", 91.0, tau_mode="auto")
+    record("auto_once", "once", 97.0, tau_mode="auto")
+    bench.compare_order(tmp_path)
+    rows = [line for line in capsys.readouterr().out.splitlines() if "| sym-50 |" in line]
+    assert len(rows) == 2
+    by_tau = {row.split("|")[4].strip(): row.split("|")[5:7] for row in rows}
+    assert [v.strip() for v in by_tau["true rate"]] == ["90.00", "95.00"]
+    assert [v.strip() for v in by_tau['"auto"']] == ["91.00", "97.00"]
