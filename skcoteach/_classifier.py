@@ -126,7 +126,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
 
         The permutations are seeded by ``random_state``; they never depend
         on TensorFlow's global seed.  On MNIST and Fashion-MNIST, ``"once"``
-        kept Co-teaching 1.6-8.6 points more accurate at the end of a long
+        kept Co-teaching 1.6-8.5 points more accurate at the end of a long
         training (in every setting and seed measured: the wrong labels stop
         slipping into the updates); on small tables it was about 0.5 points
         behind on average (up to 1.6 on synthetic tables with overlapping
