@@ -149,11 +149,15 @@ def make_method(name, tau, seed, shuffle, epochs=None):
     return base
 
 
-def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None):
-    """Fit one method on one noisy split; return the record."""
+def noisy_split(X, y, kind, rate, seed):
+    """The benchmark's split of one seed: 70 / 30 stratified, noise on the training labels.
+
+    Returns ``X_train, X_test, y_train, y_noisy, y_test, info``: the labels
+    encoded as ``0 .. n_classes - 1``, ``y_train`` the clean training labels,
+    ``info`` what :func:`skcoteach.noise.make_label_noise` returns with them.
+    """
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import LabelEncoder, StandardScaler
+    from sklearn.preprocessing import LabelEncoder
 
     from skcoteach.noise import make_label_noise
 
@@ -164,6 +168,15 @@ def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None):
     y_noisy, info = make_label_noise(
         y_train, rate, kind=kind, random_state=seed, return_info=True
     )
+    return X_train, X_test, y_train, y_noisy, y_test, info
+
+
+def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None):
+    """Fit one method on one noisy split; return the record."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, _, y_noisy, y_test, info = noisy_split(X, y, kind, rate, seed)
     clf = make_method(method, rate, seed, shuffle, epochs)
     model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
