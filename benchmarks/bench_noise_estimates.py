@@ -83,7 +83,7 @@ def trained_probabilities(X_fit, y_fit, X_all, seed, epochs=EPOCHS):
     return recorder.proba
 
 
-def estimates(X_train, y_noisy, seed, n_classes):
+def estimates(X_train, y_noisy, seed, n_classes, epochs=EPOCHS):
     """Every estimate of the noise rate of ``y_noisy`` (a dict name -> float)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -95,12 +95,14 @@ def estimates(X_train, y_noisy, seed, n_classes):
     out = {}
     auto = CoTeachingClassifier(random_state=seed).fit(X_train, y_noisy)
     out["auto"] = float(auto.noise_rate_)
-    for n, proba in trained_probabilities(X_train, y_noisy, X_train, seed).items():
+    for n, proba in trained_probabilities(X_train, y_noisy, X_train, seed, epochs).items():
         out[f"in_e{n}"] = estimate_noise_rate(y_noisy, proba)
     halves = list(StratifiedKFold(2, shuffle=True, random_state=seed).split(X_train, y_noisy))
-    crossed = {n: np.zeros((len(y_noisy), n_classes)) for n in EPOCHS}
+    crossed = {n: np.zeros((len(y_noisy), n_classes)) for n in epochs}
     for fit_rows, held_out in halves:
-        by_epoch = trained_probabilities(X_train[fit_rows], y_noisy[fit_rows], X_train[held_out], seed)
+        by_epoch = trained_probabilities(
+            X_train[fit_rows], y_noisy[fit_rows], X_train[held_out], seed, epochs
+        )
         for n, proba in by_epoch.items():
             crossed[n][held_out] = proba
     for n, proba in crossed.items():
@@ -142,7 +144,7 @@ def run(args):
                     X_train, _, _, y_noisy, _, info = noisy_split(X, y, kind, rate, seed)
                     X_train = StandardScaler().fit_transform(X_train)
                     start = time.perf_counter()
-                    found = estimates(X_train, y_noisy, seed, len(np.unique(y)))
+                    found = estimates(X_train, y_noisy, seed, len(np.unique(y)), args.epochs)
                     record = {
                         "dataset": dataset,
                         "n_train": len(X_train),
@@ -297,6 +299,8 @@ def main(argv=None):
                             choices=["symmetric", "pair"])
     run_parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.2, 0.4])
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    run_parser.add_argument("--epochs", nargs="+", type=int, default=list(EPOCHS),
+                            help="epochs after which the in_e / xfit_e estimates are counted")
     run_parser.add_argument(
         "--data",
         default=os.environ.get("SKCOTEACH_DATA"),

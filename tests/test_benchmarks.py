@@ -151,17 +151,22 @@ def test_bench_defaults_run_report_and_plot(tmp_path):
     results = tmp_path / "defaults"
     args = ["--datasets", "iris", "--noise", "symmetric", "--rates", 0.0, 0.4, "--seeds", 0]
     _run(
-        "bench_defaults.py", "run", *args, "--methods", "skc_true", "skc_auto", "skc_tau0", "lr",
-        "--epochs", 3, "--results", results, cwd=tmp_path,
+        "bench_defaults.py", "run", *args, "--methods", "skc_true", "skc_auto", "skc_tau0",
+        "skc_cv", "lr", "--epochs", 3, "--results", results, cwd=tmp_path,
     )
     records = [json.loads(line) for line in (results / "runs.jsonl").read_text().splitlines()]
-    assert len(records) == 2 * 4
+    assert len(records) == 2 * 5
     assert {r["epochs"] for r in records if r["method"].startswith("skc_")} == {3}
     auto = [r for r in records if r["method"] == "skc_auto"]
     assert all(0 <= r["tau_"] <= 0.9 for r in auto)
+    # The search records the tau it chose and the refitted estimator's tau_.
+    for r in (r for r in records if r["method"] == "skc_cv"):
+        assert r["best_tau"] in (0.0, "auto")
+        if r["best_tau"] == 0.0:
+            assert r["tau_"] == 0.0
     # A second run finds everything recorded and fits nothing.
     _run("bench_defaults.py", "run", *args, "--methods", "lr", "--results", results, cwd=tmp_path)
-    assert len((results / "runs.jsonl").read_text().splitlines()) == 8
+    assert len((results / "runs.jsonl").read_text().splitlines()) == 10
     text = _run("bench_defaults.py", "report", "--results", results, cwd=tmp_path)
     assert "| iris | clean (1 seeds) |" in text and "minus `tau` = true rate" in text
     try:
@@ -194,3 +199,61 @@ def test_compare_order_keeps_auto_tau_runs_apart(tmp_path, capsys):
     by_tau = {row.split("|")[4].strip(): row.split("|")[5:7] for row in rows}
     assert [v.strip() for v in by_tau["true rate"]] == ["90.00", "95.00"]
     assert [v.strip() for v in by_tau['"auto"']] == ["91.00", "97.00"]
+
+
+def test_bench_noise_estimates_run_and_report(tmp_path):
+    results = tmp_path / "estimates"
+    _run(
+        "bench_noise_estimates.py", "run", "--datasets", "iris", "--noise", "symmetric",
+        "--rates", 0.0, 0.4, "--seeds", 0, "--epochs", 1, 2, "--results", results, cwd=tmp_path,
+    )
+    records = [json.loads(line) for line in (results / "runs.jsonl").read_text().splitlines()]
+    assert [r["rate"] for r in records] == [0.0, 0.4]
+    names = ["auto", "in_e1", "in_e2", "xfit_e1", "xfit_e2", "oof_lr", "oof_hgb"]
+    for r in records:
+        assert list(r["estimates"]) == names
+        assert all(0.0 <= v <= 1.0 for v in r["estimates"].values())
+    defaults = tmp_path / "defaults"
+    defaults.mkdir()
+    (defaults / "runs.jsonl").write_text("".join(
+        json.dumps({"dataset": "iris", "kind": "symmetric", "rate": 0.4, "seed": 0,
+                    "method": method, "accuracy": accuracy, "tau_": tau,
+                    "actual_noise_rate": 0.35}) + "\n"
+        for method, accuracy, tau in (("skc_auto", 80.0, 0.45), ("skc_true", 83.0, 0.4))
+    ))
+    text = _run("bench_noise_estimates.py", "report", "--results", results,
+                "--defaults", defaults, cwd=tmp_path)
+    assert "| iris | symmetric-40 |" in text and "| in_e2 |" in text
+    # tau_ 0.1 above the true share of wrong labels cost 3 points: -3 per +0.1.
+    assert "| iris | 1 | +0.100 | -3.00 | -3.00 |" in text
+    assert (results / "noise_estimates.md").read_text() == text.rstrip("\n") + "\n"
+
+
+def test_noise_estimate_summary_and_cost_by_data_set():
+    bench = _module("bench_noise_estimates")
+    records = [
+        {"dataset": "wine", "kind": "symmetric", "rate": rate, "seed": seed,
+         "actual_noise_rate": rate, "estimates": {"a": rate + err_a, "b": rate + err_b}}
+        for rate, seed, err_a, err_b in (
+            (0.0, 0, 0.1, 0.0), (0.0, 1, 0.3, 0.0), (0.4, 0, -0.1, 0.2), (0.4, 1, -0.1, 0.2)
+        )
+    ]
+    errors, names = bench.estimate_errors(records)
+    assert names == ["a", "b"]
+    rows = bench.summarise(errors, names)
+    assert rows["a"]["mean_abs"] == pytest.approx(0.15)
+    assert rows["a"]["mean_clean"] == pytest.approx(0.2)
+    assert rows["a"]["worst_under"] == pytest.approx(-0.1)
+    assert rows["b"]["worst_over"] == pytest.approx(0.2) and rows["b"]["mean_clean"] == 0.0
+    runs = [
+        {"dataset": "wine", "kind": "pair", "rate": 0.2, "seed": seed, "method": method,
+         "accuracy": accuracy, "tau_": tau, "actual_noise_rate": 0.2}
+        for seed, method, accuracy, tau in (
+            (0, "skc_auto", 87.0, 0.3), (0, "skc_true", 90.0, 0.2),
+            (1, "skc_auto", 84.0, 0.4), (1, "skc_true", 90.0, 0.2),
+            (2, "skc_auto", 80.0, 0.2),  # no partner: not counted
+        )
+    ]
+    n, miss, gap, slope = bench.cost_of_errors(runs)["wine"]
+    assert (n, miss, gap) == (2, pytest.approx(0.15), pytest.approx(-4.5))
+    assert slope == pytest.approx(-3.0)
