@@ -109,10 +109,11 @@ def load(name, data_path=None):
     return x[keep].reshape(n, -1).astype(np.float64) / 255.0, y[keep]
 
 
-def make_method(name, tau, seed, shuffle, epochs=None):
+def make_method(name, tau, seed, shuffle, epochs=None, batch_size=None):
     """The classifier of method ``name`` (a fresh, unfitted estimator).
 
-    ``epochs`` (``skc_*`` methods only): None keeps the estimator's default.
+    ``epochs``, ``batch_size`` (``skc_*`` methods only): None keeps the
+    estimator's default.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -126,6 +127,8 @@ def make_method(name, tau, seed, shuffle, epochs=None):
             params["shuffle"] = shuffle
         if epochs is not None:
             params["epochs"] = epochs
+        if batch_size is not None:
+            params["batch_size"] = batch_size
         if name == "skc_true":
             params["tau"] = tau
         elif name == "skc_tau02":
@@ -180,13 +183,13 @@ def noisy_split(X, y, kind, rate, seed):
     return X_train, X_test, y_train, y_noisy, y_test, info
 
 
-def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None):
+def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None, batch_size=None):
     """Fit one method on one noisy split; return the record."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, _, y_noisy, y_test, info = noisy_split(X, y, kind, rate, seed)
-    clf = make_method(method, rate, seed, shuffle, epochs)
+    clf = make_method(method, rate, seed, shuffle, epochs, batch_size)
     model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -208,6 +211,7 @@ def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None):
         fitted = getattr(clf, "best_estimator_", clf)
         record["tau_"] = float(fitted.tau_)
         record["epochs"] = int(fitted.n_iter_)
+        record["batch_size"] = int(fitted.batch_size)
         if hasattr(clf, "best_params_"):
             record["best_tau"] = clf.best_params_["tau"]
     return record
@@ -255,6 +259,7 @@ def run(args):
                             dataset, X, y, kind, rate, seed, method,
                             shuffle if method.startswith("skc_") else None,
                             args.epochs,
+                            args.batch_size,
                         )
                         record["shuffle"] = order
                         record["command"] = " ".join(
@@ -438,6 +443,13 @@ def main(argv=None):
         default=None,
         help="epochs of the skc_* methods (default: the estimator's); record the runs of "
         "another value in their own --results folder",
+    )
+    run_parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="mini-batch size of the skc_* methods (default: the estimator's); record the "
+        "runs of another value in their own --results folder",
     )
     run_parser.add_argument(
         "--data",

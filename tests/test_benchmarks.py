@@ -152,11 +152,12 @@ def test_bench_defaults_run_report_and_plot(tmp_path):
     args = ["--datasets", "iris", "--noise", "symmetric", "--rates", 0.0, 0.4, "--seeds", 0]
     _run(
         "bench_defaults.py", "run", *args, "--methods", "skc_true", "skc_auto", "skc_tau0",
-        "skc_cv", "lr", "--epochs", 3, "--results", results, cwd=tmp_path,
+        "skc_cv", "lr", "--epochs", 3, "--batch-size", 64, "--results", results, cwd=tmp_path,
     )
     records = [json.loads(line) for line in (results / "runs.jsonl").read_text().splitlines()]
     assert len(records) == 2 * 5
     assert {r["epochs"] for r in records if r["method"].startswith("skc_")} == {3}
+    assert {r["batch_size"] for r in records if r["method"].startswith("skc_")} == {64}
     auto = [r for r in records if r["method"] == "skc_auto"]
     assert all(0 <= r["tau_"] <= 0.9 for r in auto)
     # The search records the tau it chose and the refitted estimator's tau_.
