@@ -258,3 +258,26 @@ def test_noise_estimate_summary_and_cost_by_data_set():
     n, miss, gap, slope = bench.cost_of_errors(runs)["wine"]
     assert (n, miss, gap) == (2, pytest.approx(0.15), pytest.approx(-4.5))
     assert slope == pytest.approx(-3.0)
+
+
+def test_defaults_targets_count_binary_pair_cells_once_and_check_the_search():
+    bench = _module("bench_defaults")
+    cells = {
+        ("breast_cancer", "symmetric-40"): {"skc_auto (once)": [80.0], "skc_true (once)": [90.0],
+                                            "skc_cv (once)": [89.5]},
+        ("breast_cancer", "pair-40"): {"skc_auto (once)": [80.0], "skc_true (once)": [90.0],
+                                       "skc_cv (once)": [89.5]},
+        ("digits", "clean"): {"skc_auto (once)": [96.0], "skc_true (once)": [97.0],
+                              "skc_tau0 (once)": [97.0], "skc_cv (once)": [97.0]},
+        ("digits", "pair-20"): {"skc_auto (once)": [95.0], "skc_true (once)": [95.0],
+                                "lr": [97.0]},
+    }
+    text = bench.targets(cells)
+    auto, auto_clean, cv, cv_clean, best = text.splitlines()
+    # breast_cancer's pair cell repeats its symmetric one: three cells, not four.
+    assert "mean -3.67 points over 3 cells" in auto and "breast_cancer symmetric-40 (-10.0)" in auto
+    assert "breast_cancer pair-40" not in text
+    assert auto_clean.endswith("digits -1.0.")
+    assert "(`skc_cv`) minus `tau` = true rate: mean -0.25 points over 2 cells" in cv
+    assert "cells below -3: none" in cv and cv_clean.endswith("digits +0.0.")
+    assert "1 of 2 within 1 point" in best and "digits pair-20 (-2.0 vs lr)" in best
