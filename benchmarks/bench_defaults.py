@@ -223,13 +223,35 @@ def _key(record):
     )
 
 
+def recorded(path, key):
+    """``key(record)`` of every record of the JSON-lines file ``path`` (none if it does not exist)."""
+    if not path.exists():
+        return set()
+    return {key(json.loads(line)) for line in path.read_text().splitlines() if line}
+
+
+def noisy_cells(args):
+    """``(dataset, X, y, kind, rate, seed)`` for every requested cell and seed.
+
+    ``args`` has ``datasets``, ``noise``, ``rates``, ``seeds`` and ``data``;
+    clean labels (rate 0) are one cell per data set, under the first kind of
+    noise.
+    """
+    for dataset in args.datasets:
+        X, y = load(dataset, args.data)
+        for kind in args.noise:
+            for rate in args.rates:
+                if rate == 0 and kind != args.noise[0]:
+                    continue  # clean data: once
+                for seed in args.seeds:
+                    yield dataset, X, y, kind, rate, seed
+
+
 def run(args):
     """Run every requested combination not yet in ``runs.jsonl``."""
     args.results.mkdir(parents=True, exist_ok=True)
     path = args.results / "runs.jsonl"
-    done = set()
-    if path.exists():
-        done = {_key(json.loads(line)) for line in path.read_text().splitlines() if line}
+    done = recorded(path, _key)
     from skcoteach import CoTeachingClassifier
 
     names = {True: "true", "once": "once", False: "false"}
@@ -243,36 +265,30 @@ def run(args):
         except ImportError:
             print("cleanlab is not installed: skipping cl_lr / cl_hgb (pip install cleanlab)")
             methods = [m for m in methods if not m.startswith("cl_")]
-    for dataset in args.datasets:
-        X, y = load(dataset, args.data)
-        for kind in args.noise:
-            for rate in args.rates:
-                if rate == 0 and kind != args.noise[0]:
-                    continue  # clean data: once
-                for seed in args.seeds:
-                    for method in methods:
-                        order = None if not method.startswith("skc_") else args.shuffle
-                        key = (dataset, kind, rate, seed, method, order)
-                        if key in done:
-                            continue
-                        record = run_one(
-                            dataset, X, y, kind, rate, seed, method,
-                            shuffle if method.startswith("skc_") else None,
-                            args.epochs,
-                            args.batch_size,
-                        )
-                        record["shuffle"] = order
-                        record["command"] = " ".join(
-                            [os.path.basename(sys.executable)] + sys.argv
-                        )
-                        with path.open("a") as fh:
-                            fh.write(json.dumps(record) + "\n")
-                        print(
-                            f"{dataset:14s} {kind:9s} {rate:.2f} seed {seed} {method:12s} "
-                            f"order {order}: {record['accuracy']:.2f} "
-                            f"({record['seconds']:.1f} s)",
-                            flush=True,
-                        )
+    for dataset, X, y, kind, rate, seed in noisy_cells(args):
+        for method in methods:
+            order = None if not method.startswith("skc_") else args.shuffle
+            key = (dataset, kind, rate, seed, method, order)
+            if key in done:
+                continue
+            record = run_one(
+                dataset, X, y, kind, rate, seed, method,
+                shuffle if method.startswith("skc_") else None,
+                args.epochs,
+                args.batch_size,
+            )
+            record["shuffle"] = order
+            record["command"] = " ".join(
+                [os.path.basename(sys.executable)] + sys.argv
+            )
+            with path.open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            print(
+                f"{dataset:14s} {kind:9s} {rate:.2f} seed {seed} {method:12s} "
+                f"order {order}: {record['accuracy']:.2f} "
+                f"({record['seconds']:.1f} s)",
+                flush=True,
+            )
 
 
 def _label(record):
@@ -448,15 +464,20 @@ def plot_cells(cells, labels, path):
     plt.close(fig)
 
 
+def add_cell_arguments(parser, seeds):
+    """``--datasets``, ``--noise``, ``--rates`` and ``--seeds`` (default ``seeds``): what :func:`noisy_cells` reads."""
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS[:7]), choices=DATASETS)
+    parser.add_argument("--noise", nargs="+", default=["symmetric", "pair"],
+                        choices=["symmetric", "pair"])
+    parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.2, 0.4])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="fit and record")
-    run_parser.add_argument("--datasets", nargs="+", default=list(DATASETS[:7]), choices=DATASETS)
-    run_parser.add_argument("--noise", nargs="+", default=["symmetric", "pair"],
-                            choices=["symmetric", "pair"])
-    run_parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.2, 0.4])
-    run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    add_cell_arguments(run_parser, seeds=[0, 1, 2, 3, 4])
     run_parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     run_parser.add_argument(
         "--shuffle",

@@ -44,7 +44,13 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_defaults import DATASETS, load, noisy_split  # noqa: E402
+from bench_defaults import (  # noqa: E402
+    DATASETS,
+    add_cell_arguments,
+    noisy_cells,
+    noisy_split,
+    recorded,
+)
 
 DEFAULT_RESULTS = HERE / "results" / "noise_estimates"
 #: Epochs after which the in-sample and cross-fitted probabilities are counted.
@@ -129,41 +135,33 @@ def run(args):
 
     args.results.mkdir(parents=True, exist_ok=True)
     path = args.results / "runs.jsonl"
-    done = set()
-    if path.exists():
-        done = {_key(json.loads(line)) for line in path.read_text().splitlines() if line}
-    for dataset in args.datasets:
-        X, y = load(dataset, args.data)
-        for kind in args.noise:
-            for rate in args.rates:
-                if rate == 0 and kind != args.noise[0]:
-                    continue  # clean data: once
-                for seed in args.seeds:
-                    if (dataset, kind, rate, seed) in done:
-                        continue
-                    X_train, _, _, y_noisy, _, info = noisy_split(X, y, kind, rate, seed)
-                    X_train = StandardScaler().fit_transform(X_train)
-                    start = time.perf_counter()
-                    found = estimates(X_train, y_noisy, seed, len(np.unique(y)), args.epochs)
-                    record = {
-                        "dataset": dataset,
-                        "n_train": len(X_train),
-                        "kind": kind,
-                        "rate": rate,
-                        "seed": seed,
-                        "actual_noise_rate": float(info.actual_noise_rate),
-                        "estimates": found,
-                        "seconds": time.perf_counter() - start,
-                        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-                    }
-                    with path.open("a") as fh:
-                        fh.write(json.dumps(record) + "\n")
-                    print(
-                        f"{dataset:14s} {kind:9s} {rate:.2f} seed {seed}: actual "
-                        f"{record['actual_noise_rate']:.3f}, "
-                        + ", ".join(f"{k} {v:.3f}" for k, v in found.items()),
-                        flush=True,
-                    )
+    done = recorded(path, _key)
+    for dataset, X, y, kind, rate, seed in noisy_cells(args):
+        if (dataset, kind, rate, seed) in done:
+            continue
+        X_train, _, _, y_noisy, _, info = noisy_split(X, y, kind, rate, seed)
+        X_train = StandardScaler().fit_transform(X_train)
+        start = time.perf_counter()
+        found = estimates(X_train, y_noisy, seed, len(np.unique(y)), args.epochs)
+        record = {
+            "dataset": dataset,
+            "n_train": len(X_train),
+            "kind": kind,
+            "rate": rate,
+            "seed": seed,
+            "actual_noise_rate": float(info.actual_noise_rate),
+            "estimates": found,
+            "seconds": time.perf_counter() - start,
+            "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        }
+        with path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        print(
+            f"{dataset:14s} {kind:9s} {rate:.2f} seed {seed}: actual "
+            f"{record['actual_noise_rate']:.3f}, "
+            + ", ".join(f"{k} {v:.3f}" for k, v in found.items()),
+            flush=True,
+        )
 
 
 def _cell(record):
@@ -294,11 +292,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="estimate and record")
-    run_parser.add_argument("--datasets", nargs="+", default=list(DATASETS[:7]), choices=DATASETS)
-    run_parser.add_argument("--noise", nargs="+", default=["symmetric", "pair"],
-                            choices=["symmetric", "pair"])
-    run_parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.2, 0.4])
-    run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    add_cell_arguments(run_parser, seeds=[0, 1, 2])
     run_parser.add_argument("--epochs", nargs="+", type=int, default=list(EPOCHS),
                             help="epochs after which the in_e / xfit_e estimates are counted")
     run_parser.add_argument(
