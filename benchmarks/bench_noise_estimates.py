@@ -57,36 +57,30 @@ DEFAULT_RESULTS = HERE / "results" / "noise_estimates"
 EPOCHS = (5, 10, 20, 40)
 
 
-class ProbabilitiesAt:
-    """A Keras callback factory: the ensemble's class probabilities of ``X`` after given epochs."""
-
-    def __init__(self, X, epochs):
-        self.X, self.epochs, self.proba = X, set(epochs), {}
-
-    def callback(self):
-        import keras
-
-        outer = self
-
-        class _Record(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if epoch + 1 in outer.epochs:
-                    outer.proba[epoch + 1] = np.asarray(
-                        self.model.predict(outer.X, batch_size=1024, verbose=0)
-                    )
-
-        return _Record()
-
-
 def trained_probabilities(X_fit, y_fit, X_all, seed, epochs=EPOCHS):
     """``{N: probabilities of X_all}`` after N epochs of standard training on ``(X_fit, y_fit)``."""
+    import keras
+
     from skcoteach import CoTeachingClassifier
 
-    recorder = ProbabilitiesAt(X_all.astype(np.float32), epochs)
-    CoTeachingClassifier(
-        tau=0.0, epochs=max(epochs), random_state=seed, callbacks=[recorder.callback()]
-    ).fit(X_fit, y_fit)
-    return recorder.proba
+    X_all = X_all.astype(np.float32)
+
+    class Record(keras.callbacks.Callback):
+        """The ensemble's class probabilities of ``X_all`` after each epoch of ``epochs``."""
+
+        def __init__(self):
+            super().__init__()
+            self.proba = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 in epochs:
+                self.proba[epoch + 1] = np.asarray(
+                    self.model.predict(X_all, batch_size=1024, verbose=0)
+                )
+
+    clf = CoTeachingClassifier(tau=0.0, epochs=max(epochs), random_state=seed, callbacks=[Record()])
+    # The estimator trains with copies of its callbacks, kept in ``callbacks_``.
+    return clf.fit(X_fit, y_fit).callbacks_[0].proba
 
 
 def estimates(X_train, y_noisy, seed, n_classes, epochs=EPOCHS):
