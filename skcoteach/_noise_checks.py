@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import assert_all_finite
 
 #: Tolerance on the row sums of a transition matrix.
@@ -120,3 +121,51 @@ def _encode(values, classes, name):
             f"{classes.tolist()}."
         )
     return idx
+
+
+def _check_features(X, n_samples, kind):
+    """Return ``X`` as a finite float64 array of shape (n_samples, n_features), or raise.
+
+    Dimensions after the first are flattened (images become vectors); ``X``
+    itself is never modified (the result may be a read-only view of it).
+    """
+    if X is None:
+        raise ValueError(
+            f"kind={kind!r} requires the features X of the samples (the noise "
+            "depends on them); got X=None."
+        )
+    if sp.issparse(X):
+        raise TypeError(
+            f"X must be a dense array for kind={kind!r}; got a sparse "
+            f"{type(X).__name__} (use X.toarray())."
+        )
+    try:
+        features = np.asarray(X)
+        if features.dtype.kind == "c":
+            raise TypeError("complex values are not supported")
+        features = features.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"X must be a numeric array-like of shape (n_samples, n_features, ...) "
+            f"for kind={kind!r}; got {type(X).__name__} that cannot be converted "
+            f"to a float array ({exc})."
+        ) from exc
+    if features.ndim < 2:
+        raise ValueError(
+            "X must be an array of shape (n_samples, n_features, ...); got an "
+            f"array of shape {features.shape} (use X.reshape(-1, 1) for a "
+            "single feature)."
+        )
+    if features.shape[0] != n_samples:
+        raise ValueError(
+            "X and y must have the same number of samples; got "
+            f"{features.shape[0]} rows in X and {n_samples} labels in y."
+        )
+    features = features.reshape(n_samples, -1)
+    if features.shape[1] == 0:
+        raise ValueError(
+            f"X must have at least one feature; got an array of shape {np.shape(X)}."
+        )
+    if not np.isfinite(features).all():
+        raise ValueError("X must not contain NaN or infinity.")
+    return features

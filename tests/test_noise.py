@@ -523,8 +523,8 @@ def test_transition_matrix_errors(matrix, error, match):
     [
         (
             dict(noise_rate=0.1, kind="gaussian"),
-            r"kind must be one of \['symmetric', 'pair', 'asymmetric', 'matrix'\]; "
-            r"got 'gaussian'",
+            r"kind must be one of \['symmetric', 'pair', 'asymmetric', 'matrix', "
+            r"'instance'\]; got 'gaussian'",
         ),
         (dict(noise_rate=0.1, kind=None), "kind must be one of"),
         (
@@ -676,3 +676,400 @@ def test_label_precision_errors():
         label_precision([0, 1], [0, 1], np.array([0, 1]))
     with pytest.raises(ValueError, match=r"kept_mask must be 1-D"):
         label_precision([0, 1], [0, 1], np.array([[True, False]]))
+
+
+# ---------------------------------------------------------------------------
+# Instance-dependent noise (kind="instance", Xia et al., 2020)
+# ---------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from skcoteach._instance_noise import (  # noqa: E402
+    _flip_rate_loc,
+    _flip_rates,
+    _instance_probabilities,
+    _truncated_mean,
+)
+
+
+def _idn_data(n_samples, n_classes=10, n_features=32, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.normal(size=(n_samples, n_features)), rng.randint(n_classes, size=n_samples)
+
+
+def _wrong_label_distribution(proba, true_index):
+    """Per-sample distribution of the new label given that it changed."""
+    rows = np.arange(proba.shape[0])
+    wrong = proba.copy()
+    flip = 1 - wrong[rows, true_index]
+    wrong[rows, true_index] = 0.0
+    return wrong / flip[:, None]
+
+
+def _histogram(labels, n_classes):
+    return np.bincount(labels, minlength=n_classes) / labels.size
+
+
+@pytest.mark.parametrize("noise_rate", [0.2, 0.4])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_instance_realised_rate_close_to_requested(noise_rate, seed):
+    X, y = _idn_data(10_000, seed=seed)
+    y_noisy, info = make_label_noise(
+        y, noise_rate, kind="instance", X=X, random_state=seed, return_info=True
+    )
+    assert abs(info.actual_noise_rate - noise_rate) <= 0.01
+    assert info.actual_noise_rate == np.mean(y_noisy != y)
+    # 0-255 pixels (a larger scale, all positive) give the same rate
+    pixels = np.random.RandomState(seed).randint(256, size=(10_000, 8, 8))
+    y_px = make_label_noise(y, noise_rate, kind="instance", X=pixels, random_state=seed)
+    assert abs(np.mean(y_px != y) - noise_rate) <= 0.01
+
+
+@pytest.mark.parametrize("noise_rate", [0.05, 0.1, 0.2, 0.4, 0.9])
+def test_instance_flip_rate_is_unbiased(noise_rate):
+    # Truncating at 0 would raise the mean flip rate above noise_rate (0.2055
+    # for 0.2 with the reference's loc=noise_rate): the loc is corrected.
+    n = 200_000
+    X, y = _idn_data(n, n_features=4, seed=3)
+    y_noisy, info = make_label_noise(
+        y, noise_rate, kind="instance", X=X, random_state=0, return_info=True
+    )
+    se = np.sqrt(noise_rate * (1 - noise_rate) / n)
+    assert abs(info.actual_noise_rate - noise_rate) < SIGMAS * se
+    # the expected matrix: rows sum to 1, mean flip probability noise_rate
+    matrix = info.transition_matrix
+    assert matrix.shape == (10, 10)
+    assert_allclose(matrix.sum(axis=1), 1.0)
+    n_per_class = np.bincount(y, minlength=10)
+    assert abs(np.dot(1 - np.diag(matrix), n_per_class) / n - noise_rate) < 0.002
+    estimated = estimate_transition_matrix(y, y_noisy, classes=np.arange(10))
+    _within_binomial_tolerance(estimated, matrix, n_per_class)
+
+
+def test_instance_flip_rate_loc_calibration():
+    for rate in [0.001, 0.01, 0.1, 0.2, 0.3, 0.5, 0.7, 0.99]:
+        assert abs(_truncated_mean(_flip_rate_loc(rate)) - rate) < 1e-9
+    assert _flip_rate_loc(0.2) < 0.2
+    assert abs(_flip_rate_loc(0.4) - 0.4) < 1e-4  # no truncation: the reference's loc
+    assert _flip_rate_loc(0.5) == pytest.approx(0.5)
+    # the reference's loc=noise_rate would give these expected rates
+    assert _truncated_mean(0.2) == pytest.approx(0.2055, abs=1e-4)
+    assert _truncated_mean(0.0) == pytest.approx(0.0798, abs=1e-4)
+
+
+def test_instance_flip_probability_varies_across_samples():
+    rates = _flip_rates(0.3, 100_000, np.random.RandomState(0))
+    assert rates.shape == (100_000,)
+    assert (rates >= 0).all() and (rates <= 1).all()
+    assert abs(rates.mean() - 0.3) < 0.002
+    assert abs(rates.std() - 0.1) < 0.002  # std 0.1, almost untruncated at 0.3
+    assert_array_equal(_flip_rates(0.0, 5, np.random.RandomState(0)), np.zeros(5))
+    assert_array_equal(_flip_rates(1.0, 5, np.random.RandomState(0)), np.ones(5))
+
+
+def test_instance_probabilities_structure():
+    X, y = _idn_data(2000, n_classes=6, n_features=5)
+    rates = _flip_rates(0.4, 2000, np.random.RandomState(0))
+    proba = _instance_probabilities(X, y, 6, rates, np.random.RandomState(1))
+    rows = np.arange(2000)
+    assert proba.shape == (2000, 6)
+    assert (proba >= 0).all()
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert_array_equal(proba[rows, y], 1 - rates)  # never "flips" to its own class
+    # the wrong labels of a class do not follow one fixed distribution
+    wrong = _wrong_label_distribution(proba, y)
+    assert wrong[y == 0].std(axis=0).max() > 0.05
+
+
+def test_instance_identical_x_gives_identical_wrong_label_distribution():
+    rng = np.random.RandomState(0)
+    x_a, x_b = rng.normal(size=(2, 7))
+    X = np.array([x_a, x_a, 255 * x_a, x_b, x_a, np.zeros(7)])
+    y = np.array([0, 0, 0, 0, 1, 1])
+    rates = np.full(6, 0.5)
+    proba = _instance_probabilities(X, y, 4, rates, np.random.RandomState(1))
+    wrong = _wrong_label_distribution(proba, y)
+    assert_allclose(wrong[1], wrong[0], rtol=1e-12)  # duplicated sample
+    assert_allclose(wrong[2], wrong[0], rtol=1e-12)  # only the direction counts
+    assert np.abs(wrong[3] - wrong[0]).max() > 0.01  # another x, same class
+    assert np.abs(wrong[4][[2, 3]] - wrong[0][[2, 3]]).max() > 0.01  # same x, other class
+    assert_allclose(wrong[5], [1 / 3, 0, 1 / 3, 1 / 3])  # zero row: uniform
+
+
+def test_instance_wrong_label_depends_on_x():
+    # Class 0 only, half the samples at x_a, half at x_b: the new labels of the
+    # two halves follow different distributions; two halves of x_a agree.
+    n, n_classes = 40_000, 5
+    x_a, x_b = np.random.RandomState(0).normal(size=(2, 16))
+    X = np.repeat([x_a, x_b], n // 2, axis=0)
+    y = np.zeros(n, dtype=int)
+    y_noisy, info = make_label_noise(
+        y, 0.5, kind="instance", X=X, classes=np.arange(n_classes), random_state=0,
+        return_info=True,
+    )
+    flipped_a = y_noisy[: n // 2][info.noise_mask[: n // 2]]
+    flipped_b = y_noisy[n // 2 :][info.noise_mask[n // 2 :]]
+    hist_a = _histogram(flipped_a, n_classes)
+    hist_b = _histogram(flipped_b, n_classes)
+    half = flipped_a.size // 2
+    hist_a1 = _histogram(flipped_a[:half], n_classes)
+    hist_a2 = _histogram(flipped_a[half:], n_classes)
+    assert hist_a[0] == hist_b[0] == 0
+    assert 0.5 * np.abs(hist_a - hist_b).sum() > 0.1
+    assert 0.5 * np.abs(hist_a1 - hist_a2).sum() < 0.03
+
+
+def test_instance_shuffled_x_changes_the_flips():
+    # x_s tells the class here; with X shuffled against y the new labels of a
+    # class come from a mixture, so their distribution changes.
+    n, n_classes = 30_000, 4
+    centres = np.random.RandomState(0).normal(size=(n_classes, 12))
+    y = np.arange(n) % n_classes
+    X = centres[y]
+    X_shuffled = X[np.random.RandomState(1).permutation(n)]
+    y_aligned = make_label_noise(y, 0.5, kind="instance", X=X, random_state=0)
+    y_shuffled = make_label_noise(y, 0.5, kind="instance", X=X_shuffled, random_state=0)
+    changed = 0.0
+    for k in range(n_classes):
+        in_class = y == k
+        hist_aligned = _histogram(y_aligned[in_class & (y_aligned != y)], n_classes)
+        hist_shuffled = _histogram(y_shuffled[in_class & (y_shuffled != y)], n_classes)
+        changed = max(changed, 0.5 * np.abs(hist_aligned - hist_shuffled).sum())
+    assert changed > 0.1
+    assert abs(np.mean(y_shuffled != y) - 0.5) < 0.02  # the rate does not depend on X
+
+
+def test_instance_extreme_rates():
+    X, y = _idn_data(5000, n_classes=5, n_features=3)
+    y_noisy, info = make_label_noise(y, 0.0, kind="instance", X=X, random_state=0,
+                                     return_info=True)
+    assert_array_equal(y_noisy, y)
+    assert info.actual_noise_rate == 0.0
+    assert_array_equal(info.transition_matrix, np.eye(5))
+    y_noisy = make_label_noise(y, 1.0, kind="instance", X=X, random_state=0)
+    assert (y_noisy != y).all()
+    assert set(np.unique(y_noisy)) == set(range(5))
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([-5, 7, 100, 7] * 250),
+        np.array(["cat", "dog", "bird", "dog"] * 250),
+        np.array(["cat", "dog", "bird", "dog"] * 250, dtype=object),
+        np.array([0.5, 1.5, 2.5, 1.5] * 250),
+        np.array([True, False, False, True] * 250),
+        ["x", "yy", "zzz", "x"] * 250,
+    ],
+    ids=["noncontiguous", "str", "object", "float", "bool", "str-list"],
+)
+def test_instance_label_types_are_preserved(y):
+    expected = np.asarray(y)
+    X = np.random.RandomState(0).normal(size=(expected.size, 6))
+    y_noisy, info = make_label_noise(
+        y, 0.5, kind="instance", X=X, random_state=0, return_info=True
+    )
+    assert y_noisy.dtype == expected.dtype
+    assert set(y_noisy.tolist()) <= set(expected.tolist())
+    assert_array_equal(info.classes, np.unique(expected))
+    assert_array_equal(info.noise_mask, y_noisy != expected)
+    assert 0.4 < info.actual_noise_rate < 0.6
+
+
+def test_instance_classes_superset_and_absent_class_row():
+    y = np.array(["a", "b"] * 2000, dtype=object)
+    X = np.random.RandomState(0).normal(size=(4000, 3))
+    y_noisy, info = make_label_noise(
+        y, 0.6, kind="instance", X=X, classes=["a", "b", "c"], random_state=0,
+        return_info=True,
+    )
+    assert "c" in set(y_noisy)
+    assert_array_equal(info.classes, ["a", "b", "c"])
+    assert_allclose(info.transition_matrix[:2].sum(axis=1), 1.0)
+    assert np.isnan(info.transition_matrix[2]).all()  # no sample of class "c"
+
+
+def test_instance_inputs_are_never_modified_and_shapes_are_flattened():
+    X, y = _idn_data(3000, n_classes=4, n_features=12)
+    X_copy, y_copy = X.copy(), y.copy()
+    X.flags.writeable = False
+    y.flags.writeable = False
+    a = make_label_noise(y, 0.4, kind="instance", X=X, random_state=0)
+    assert_array_equal(X, X_copy)
+    assert_array_equal(y, y_copy)
+    assert not np.shares_memory(a, y)
+    # images (n, h, w, c), lists, float32 and scaled copies give the same labels
+    b = make_label_noise(y, 0.4, kind="instance", X=X.reshape(3000, 2, 3, 2), random_state=0)
+    c = make_label_noise(y, 0.4, kind="instance", X=X.tolist(), random_state=0)
+    d = make_label_noise(y, 0.4, kind="instance", X=1000 * X, random_state=0)
+    assert_array_equal(a, b)
+    assert_array_equal(a, c)
+    assert_array_equal(a, d)
+    e = make_label_noise(y, 0.4, kind="instance", X=X.astype(np.float32), random_state=0)
+    assert np.mean(a != e) < 0.01
+
+
+def test_instance_pandas_features():
+    pd = pytest.importorskip("pandas")
+    X, y = _idn_data(500, n_classes=3, n_features=4)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    assert_array_equal(
+        make_label_noise(y, 0.3, kind="instance", X=frame, random_state=0),
+        make_label_noise(y, 0.3, kind="instance", X=X, random_state=0),
+    )
+
+
+def test_instance_randomness():
+    X, y = _idn_data(5000)
+    a = make_label_noise(y, 0.4, kind="instance", X=X, random_state=7)
+    b = make_label_noise(y, 0.4, kind="instance", X=X, random_state=np.random.RandomState(7))
+    c = make_label_noise(y, 0.4, kind="instance", X=X, random_state=8)
+    assert_array_equal(a, b)
+    assert (a != c).mean() > 0.2
+    rng = np.random.RandomState(0)
+    d = make_label_noise(y, 0.4, kind="instance", X=X, random_state=rng)
+    e = make_label_noise(y, 0.4, kind="instance", X=X, random_state=rng)
+    assert (d != e).any()
+    np.random.seed(123)
+    before = np.random.get_state()
+    make_label_noise(y, 0.4, kind="instance", X=X, random_state=0)
+    assert _global_state_equal(before, np.random.get_state())
+    np.random.seed(5)
+    f = make_label_noise(y, 0.4, kind="instance", X=X)
+    np.random.seed(5)
+    assert_array_equal(f, make_label_noise(y, 0.4, kind="instance", X=X))
+
+
+X6 = np.arange(18.0).reshape(6, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(), ValueError, r"kind='instance' requires the features X .*got X=None"),
+        (
+            dict(X=X6[:5]),
+            ValueError,
+            "X and y must have the same number of samples; got 5 rows in X and 6 "
+            "labels in y",
+        ),
+        (dict(X=np.zeros((6, 0))), ValueError, r"at least one feature; .*\(6, 0\)"),
+        (dict(X=np.zeros((6, 2, 0))), ValueError, "at least one feature"),
+        (dict(X=np.arange(6.0)), ValueError, r"shape \(n_samples, n_features, ...\)"),
+        (dict(X=np.where(X6 > 16, np.nan, X6)), ValueError, "X must not contain NaN"),
+        (dict(X=np.where(X6 > 16, np.inf, X6)), ValueError, "NaN or infinity"),
+        (dict(X=[["a"]] * 6), TypeError, "X must be a numeric array-like"),
+        (dict(X=X6 + 1j), TypeError, "X must be a numeric array-like"),
+        (
+            dict(X=X6, transition_matrix=np.eye(3)),
+            ValueError,
+            "transition_matrix can only be used with kind='matrix'; got kind='instance'",
+        ),
+        (
+            dict(X=X6, mapping={0: 1}),
+            ValueError,
+            "mapping is only used with kind='asymmetric'; got kind='instance'",
+        ),
+    ],
+)
+def test_instance_errors(kwargs, error, match):
+    kwargs = {"noise_rate": 0.2, **kwargs}
+    if "transition_matrix" in kwargs:
+        kwargs["noise_rate"] = None
+    with pytest.raises(error, match=match):
+        make_label_noise(Y, kind="instance", **kwargs)
+
+
+def test_instance_sparse_features_are_rejected():
+    sp = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match=r"X must be a dense array .*toarray"):
+        make_label_noise(Y, 0.2, kind="instance", X=sp.csr_matrix(X6))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.1, float("nan")])
+def test_instance_noise_rate_checks(bad):
+    with pytest.raises(ValueError, match=r"noise_rate must be in \[0, 1\]"):
+        make_label_noise(Y, bad, kind="instance", X=X6)
+    with pytest.raises(TypeError, match="noise_rate must be a real number"):
+        make_label_noise(Y, "0.2", kind="instance", X=X6)
+    with pytest.raises(ValueError, match="noise_rate is required for kind='instance'"):
+        make_label_noise(Y, kind="instance", X=X6)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(noise_rate=0.2),
+        dict(noise_rate=0.2, kind="pair"),
+        dict(noise_rate=0.2, kind="asymmetric", mapping={0: 1}),
+        dict(transition_matrix=np.eye(3)),
+    ],
+)
+def test_features_for_other_kinds_are_an_error(kwargs):
+    with pytest.raises(ValueError, match=r"X is only used with kind='instance'; got kind="):
+        make_label_noise(Y, X=X6, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        ([], "y must contain at least one label"),
+        ([1, 1, 1], "at least 2 classes are needed"),
+        ([0.0, np.nan, 1.0], "y contains NaN"),
+    ],
+)
+def test_instance_bad_y(y, match):
+    with pytest.raises(ValueError, match=match):
+        make_label_noise(y, 0.2, kind="instance", X=np.ones((len(y), 2)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_samples=st.integers(2, 60),
+    n_classes=st.integers(2, 6),
+    n_features=st.integers(1, 8),
+    noise_rate=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_instance_noise_properties(n_samples, n_classes, n_features, noise_rate, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, n_features)) * rng.choice([1e-3, 1.0, 255.0])
+    y = rng.randint(n_classes, size=n_samples)
+    classes = np.arange(n_classes)
+    y_noisy, info = make_label_noise(
+        y, noise_rate, kind="instance", X=X, classes=classes, random_state=seed,
+        return_info=True,
+    )
+    assert_array_equal(
+        y_noisy, make_label_noise(y, noise_rate, kind="instance", X=X, classes=classes,
+                                  random_state=seed)
+    )
+    assert set(y_noisy.tolist()) <= set(range(n_classes))
+    assert_array_equal(info.noise_mask, y_noisy != y)
+    present = np.isin(classes, y)
+    assert_allclose(info.transition_matrix[present].sum(axis=1), 1.0)
+    assert (info.transition_matrix[present] >= 0).all()
+    assert np.isnan(info.transition_matrix[~present]).all()
+    if noise_rate == 0.0:
+        assert_array_equal(y_noisy, y)
+    if noise_rate == 1.0:
+        assert (y_noisy != y).all()
+
+    # per-sample distributions: the true class keeps 1 - q_s, and the wrong
+    # labels follow x_s: permuting X within a class permutes them
+    rates = _flip_rates(noise_rate, n_samples, np.random.RandomState(seed))
+    proba = _instance_probabilities(X, y, n_classes, rates, np.random.RandomState(seed))
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert_array_equal(proba[np.arange(n_samples), y], 1 - rates)
+    perm = np.arange(n_samples)
+    for k in range(n_classes):
+        members = np.flatnonzero(y == k)
+        perm[members] = rng.permutation(members)
+    proba_perm = _instance_probabilities(
+        X[perm], y, n_classes, np.full(n_samples, 0.5), np.random.RandomState(seed)
+    )
+    proba_ref = _instance_probabilities(
+        X, y, n_classes, np.full(n_samples, 0.5), np.random.RandomState(seed)
+    )
+    assert_allclose(proba_perm, proba_ref[perm], rtol=1e-10, atol=1e-15)
