@@ -10,6 +10,7 @@ import.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._compat import import_keras, seeded
 from ._params import callable_name, check_factory_arguments, routed
@@ -18,6 +19,7 @@ __all__ = [
     "apply_warm_start",
     "build_model",
     "compile_ensemble",
+    "feature_scaling",
     "make_optimizer",
     "meta",
     "resolved_optimizer",
@@ -59,9 +61,33 @@ def meta(estimator, X):
     if hasattr(estimator, "feature_names_in_"):
         info["feature_names_in_"] = estimator.feature_names_in_
     if estimator.model is None:
-        info["X_mean_"] = X.mean(axis=0)
-        info["X_var_"] = X.var(axis=0)
+        info["X_mean_"], info["X_var_"] = feature_scaling(X)
     return info
+
+
+def feature_scaling(X):
+    """Per-feature offset and variance for the default networks' ``Normalization`` layer.
+
+    The layer computes ``(x - offset) / sqrt(variance)``.
+
+    - scipy.sparse ``X`` (one-hot, TF-IDF, counts): scaled, not centred, as
+      :class:`sklearn.preprocessing.MaxAbsScaler` does: offset 0 and variance
+      ``max |x|**2`` per column, so every column lies in ``[-1, 1]`` and a rare
+      column is not blown up by its small standard deviation;
+    - dense ``X``: columns holding only 0 and 1 (indicators, one-hot) pass
+      unchanged (offset 0, variance 1); the others are standardised with
+      their mean and variance.
+
+    All-zero columns pass unchanged.
+    """
+    if sp.issparse(X):
+        scale = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
+        return np.zeros_like(scale), np.where(scale > 0, scale, 1.0) ** 2
+    mean, var = X.mean(axis=0), X.var(axis=0)
+    if X.ndim == 2:
+        binary = np.all((X == 0) | (X == 1), axis=0)
+        mean, var = np.where(binary, 0.0, mean), np.where(binary, 1.0, var)
+    return mean, var
 
 
 def build_peer(estimator, info):
@@ -207,7 +233,9 @@ def build_model(estimator, X, rule_options, seed):
     info = meta(estimator, X)
     with seeded(seed):
         peers = [build_peer(estimator, info) for _ in range(estimator.n_peers)]
-    sample = X[: min(len(X), 8)]
+    sample = X[: min(X.shape[0], 8)]
+    if sp.issparse(sample):
+        sample = sample.toarray()
     kinds = set()
     for peer in peers:
         out = keras.ops.convert_to_numpy(peer(sample, training=False))
@@ -220,7 +248,7 @@ def build_model(estimator, X, rule_options, seed):
         estimator,
         sample=sample,
         output_kind="logits" if kinds.pop() else "probabilities",
-        n_samples=len(X),
+        n_samples=X.shape[0],
         rule_options=rule_options,
         record_proba=len(estimator.classes_) if estimator.tau == "auto" else 0,
     )

@@ -13,6 +13,7 @@ takes seconds).
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -403,11 +404,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             raise
 
     def _fit_steps(self, X, y, sample_weight, validation_data, epochs, reset, classes):
-        from . import _training
-
         X, y_enc, weights, val, shuffle_seed = self._prepare_fit(
             X, y, sample_weight, validation_data, reset, classes
         )
+        from . import _training  # imports TensorFlow: after the checks of the input
+
         history, scheduler, earlier = _training.train(
             self, X, y_enc, weights, val, epochs, shuffle_seed
         )
@@ -428,7 +429,8 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         """
         from . import _build
 
-        rule_options = self._validate_all_params()
+        # Parameters and data first: a bad input is reported before TensorFlow loads.
+        self._check_params()
         X, y, y_enc, weights, classes = _validation.training_data(
             self, X, y, sample_weight, reset, classes
         )
@@ -439,21 +441,25 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         if reset:
             self._start_new_fit(X, classes)
         val = self._check_validation_data(validation_data)
+        rule_options = self._rule_options()
         if reset:
             self.model_ = _build.build_model(self, X, rule_options, build_seed)
             self.peers_ = self.model_.peers
             self._optimizer_config = _build.resolved_optimizer(self)
         else:
-            _build.apply_warm_start(self, len(X), rule_options)
+            _build.apply_warm_start(self, X.shape[0], rule_options)
         return X, y_enc, weights, val, shuffle_seed
 
-    def _validate_all_params(self):
-        """Check every parameter; return the options of the update rule."""
-        from .rules import check_options
-
-        import_keras()  # the TensorFlow backend, or a clear ImportError
+    def _check_params(self):
+        """Check the constructor's parameters and the routed names (without TensorFlow)."""
         validate_params(self)  # the constructor's (routed ones have no constraint)
         check_names(type(self).__name__, self._routed_params, self._get_param_names())
+
+    def _rule_options(self):
+        """Load Keras's backend (or raise a clear ImportError); the checked options of the rule."""
+        import_keras()
+        from .rules import check_options
+
         return check_options(self.strategy, routed(self._routed_params, "strategy__"))
 
     def _seeds(self, reset):
@@ -528,14 +534,23 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         -----
         Up to ``8 * batch_size`` samples are predicted in one direct call of
         the peers; more go through Keras's ``predict`` in batches of
-        ``batch_size``, whose traced function costs a few tenths of a second
-        once per fitted model.
+        ``batch_size``, whose traced function is traced once per fitted
+        model.  A scipy.sparse ``X`` is densified ``8 * batch_size`` rows at
+        a time, each chunk in one direct call.
         """
         from ._training import quiet_retracing
 
         check_is_fitted(self)
         X = _validation.validate_X(self, X)
-        if len(X) <= EAGER_PREDICT_BATCHES * self.batch_size:
+        chunk = EAGER_PREDICT_BATCHES * self.batch_size
+        if sp.issparse(X):  # densified a chunk at a time, never as a whole
+            return np.concatenate(
+                [
+                    np.asarray(self.model_(X[i : i + chunk].toarray(), training=False), np.float64)
+                    for i in range(0, X.shape[0], chunk)
+                ]
+            )
+        if len(X) <= chunk:
             # One direct call: tracing Keras's predict function for a new model
             # costs ~0.4 s, far more than a few batches (a cross-validation
             # fold, a grid search's test split).
@@ -598,6 +613,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.three_d_array = True  # images (n, h, w) or (n, h, w, c)
+        tags.input_tags.sparse = True  # CSR / CSC / COO, densified batch by batch
         tags.classifier_tags.multi_class = True
         tags.non_deterministic = False
         return tags

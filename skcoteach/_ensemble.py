@@ -3,12 +3,22 @@
 Imported lazily by :mod:`skcoteach._classifier` (it imports TensorFlow).
 """
 
+import copy
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from . import _replicas, rules
-from ._compat import counted_apart, is_dataset_iterator, keras_logits, lean_training_applies
+from ._compat import (
+    counted_apart,
+    is_dataset_iterator,
+    keras_logits,
+    lean_training_applies,
+    without_default_all_reduce,
+)
+from ._optimizers import fuse, plain
+from ._sparse import as_tensor, gather_rows, n_rows
 
 OUTPUT_KINDS = ("probabilities", "logits")
 
@@ -62,18 +72,20 @@ def log_probabilities(outputs, kind):
 
 
 def _as_tensors(x, y, sample_weight):
-    """``(x, y, sample_weight)`` as tensors of one length, or ``()`` if ``x`` is None."""
+    """``(x, y, sample_weight)`` as tensors of one length, or ``()`` if ``x`` is None.
+
+    A scipy.sparse ``x`` becomes :class:`~skcoteach._sparse.SparseRows`.
+    """
     if x is None:
         return ()
-    arrays = tuple(tf.convert_to_tensor(a) for a in (x, y, sample_weight))
-    if len({int(a.shape[0]) for a in arrays}) != 1:
-        raise ValueError(
-            "x, y and sample_weight must have the same length, got "
-            f"{[int(a.shape[0]) for a in arrays]}."
-        )
+    arrays = tuple(as_tensor(a) for a in (x, y, sample_weight))
+    lengths = [n_rows(a) for a in arrays]
+    if len(set(lengths)) != 1:
+        raise ValueError(f"x, y and sample_weight must have the same length, got {lengths}.")
     return arrays
 
 
+@keras.saving.register_keras_serializable(package="skcoteach")
 class MeanVector(keras.metrics.Metric):
     """Running mean of a fixed-length vector (one entry per training log).
 
@@ -98,6 +110,10 @@ class MeanVector(keras.metrics.Metric):
     def result(self):
         """Element-wise mean of the vectors added since the last reset."""
         return tf.math.divide_no_nan(self.total, self.count)
+
+    def get_config(self):
+        """The arguments that rebuild this metric: ``size`` and ``name``."""
+        return {"size": int(self.total.shape[0]), "name": self.name}
 
 
 class LeanTraining:
@@ -171,6 +187,7 @@ class LeanTraining:
         return lean_training_applies(self)
 
 
+@keras.saving.register_keras_serializable(package="skcoteach")
 class PeerEnsemble(LeanTraining, keras.Model):
     """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
 
@@ -203,6 +220,31 @@ class PeerEnsemble(LeanTraining, keras.Model):
         If > 0, the number of classes: also record, per training sample, the
         peers' mean class probabilities at its latest visit (computed before
         that batch's update), for estimating the noise rate.
+
+    Notes
+    -----
+    Keras's own saving works on the ensemble: ``model.save("m.keras")``,
+    ``keras.callbacks.ModelCheckpoint`` (whole model or weights only) and
+    ``keras.callbacks.BackupAndRestore``.  :func:`keras.saving.load_model`
+    returns a ``PeerEnsemble`` whose call and ``predict`` give the saved
+    model's mean class probabilities; no
+    :class:`~skcoteach.CoTeachingClassifier` is needed to use it.  What is
+    saved: the configuration of :meth:`get_config` (the peers' own Keras
+    configurations included), every peer's weights and, when compiled, the
+    optimizer's state; with ``compile=True`` (the default of ``load_model``)
+    the loaded ensemble is compiled with the same optimizer
+    (:meth:`compile_from_config`).  The per-sample statistics
+    (:meth:`sample_statistics`), the epoch and the forget rate are not saved:
+    they start at zero in the loaded ensemble.
+
+    The class is registered with Keras as ``"skcoteach>PeerEnsemble"``
+    when this module is imported.  ``import skcoteach`` alone does not import
+    it (nor TensorFlow): load a saved ensemble with
+    :func:`skcoteach.saving.load_model`, which does, or with
+    :func:`keras.saving.load_model` in a process that has already fitted or
+    unpickled a :class:`~skcoteach.CoTeachingClassifier`.  Peers of user-defined Keras classes (layers or
+    models) load as any Keras model with them does: their classes must be
+    registered with Keras or passed as ``custom_objects``.
     """
 
     def __init__(
@@ -283,7 +325,7 @@ class PeerEnsemble(LeanTraining, keras.Model):
         """
         arrays = _as_tensors(x, y, sample_weight)
         if arrays:  # the positions of a batch index the epoch's order
-            n = int(arrays[0].shape[0])
+            n = n_rows(arrays[0])
             order = tf.range(n, dtype=tf.int64)
             if getattr(self, "order", None) is None or int(self.order.shape[0]) != n:
                 self.order = tf.Variable(order, trainable=False)
@@ -316,7 +358,11 @@ class PeerEnsemble(LeanTraining, keras.Model):
 
     @staticmethod
     def _full_batch(data, arrays, kind="training"):
-        """``data`` as ``(x, y, sample_weight, index)``, gathering an index batch from ``arrays``."""
+        """``data`` as ``(x, y, sample_weight, index)``, gathering an index batch from ``arrays``.
+
+        Sparse training rows are gathered into a dense block (see
+        :mod:`skcoteach._sparse`).
+        """
         if isinstance(data, (tuple, list)):
             return data
         if not arrays:
@@ -326,7 +372,7 @@ class PeerEnsemble(LeanTraining, keras.Model):
             )
         if len(arrays) == 4:  # training: positions in the epoch's order
             data = tf.gather(arrays[3], data)
-        return (*(tf.gather(a, data) for a in arrays[:3]), data)
+        return (*(gather_rows(a, data) for a in arrays[:3]), data)
 
     def set_epoch_order(self, order):
         """Set the order of the training samples that the coming epoch visits.
@@ -464,3 +510,83 @@ class PeerEnsemble(LeanTraining, keras.Model):
     def n_samples(self):
         """Length of the per-sample statistics (the training set size)."""
         return int(self.sample_stats.shape[0])
+
+    # ------------------------------------------------------------------
+    # Keras saving (``model.save``, ``keras.saving.load_model``, ModelCheckpoint)
+    # ------------------------------------------------------------------
+    def get_config(self):
+        """The arguments that rebuild this ensemble, with every peer serialized.
+
+        Returns
+        -------
+        dict
+            ``name``, ``trainable``, ``peers`` (each peer as
+            :func:`keras.saving.serialize_keras_object` writes it),
+            ``output_kind``, ``n_samples``, ``rule``, ``rule_options`` and
+            ``record_proba``.  The weights are not part of it: Keras saves
+            them apart, peer by peer.
+        """
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "peers": [keras.saving.serialize_keras_object(peer) for peer in self.peers],
+            "output_kind": self.output_kind,
+            "n_samples": self.n_samples,
+            "rule": self.rule_name,
+            "rule_options": dict(self.rule_options),
+            "record_proba": self.record_proba,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The ensemble of :meth:`get_config`'s ``config``, its peers rebuilt (not yet trained).
+
+        Parameters
+        ----------
+        config : dict
+            As returned by :meth:`get_config`; it is not changed.
+        custom_objects : dict, default=None
+            Classes and functions the peers' configurations name that Keras
+            cannot find otherwise (as for :func:`keras.saving.load_model`).
+        """
+        config = copy.deepcopy(config)  # Keras's deserialization consumes the peers' configs
+        peers = [
+            keras.saving.deserialize_keras_object(peer, custom_objects=custom_objects)
+            for peer in config.pop("peers")
+        ]
+        return cls(peers, **config)
+
+    def get_compile_config(self):
+        """Keras's compile configuration, naming Keras's own optimizer class.
+
+        :func:`skcoteach._build.set_optimizer` compiles the ensemble with a
+        :class:`~skcoteach._optimizers.FusedAdam` for Keras's Adam; it is
+        saved as :class:`keras.optimizers.Adam` with the same configuration
+        (:func:`skcoteach._optimizers.plain`), which has the same state
+        variables, so that its saved state loads into it.
+        """
+        config = super().get_compile_config()
+        optimizer = getattr(self, "optimizer", None)
+        if config and optimizer is not None:
+            saved = plain(optimizer)
+            if saved is not optimizer:
+                config["optimizer"] = keras.saving.serialize_keras_object(saved)
+        return config
+
+    def compile_from_config(self, config):
+        """Compile from a saved compile configuration, as ``fit`` compiles.
+
+        As Keras's own method, with the optimizer changed as
+        :func:`skcoteach._build.set_optimizer` changes it: Keras's Adam runs as
+        :class:`~skcoteach._optimizers.FusedAdam`
+        (:func:`skcoteach._optimizers.fuse`) and skips the all-reduce over a
+        single replica (:func:`skcoteach._compat.without_default_all_reduce`).
+        The optimizer is built, so that Keras then loads its saved state.
+        """
+        config = keras.saving.deserialize_keras_object(config)
+        optimizer = config.get("optimizer")
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            config["optimizer"] = without_default_all_reduce(fuse(optimizer))
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)

@@ -21,10 +21,12 @@ Imported lazily (it imports TensorFlow).
 import types
 
 import keras
+import scipy.sparse as sp
 import tensorflow as tf
 
 from . import _build
 from ._ensemble import LeanTraining
+from ._sparse import as_tensor
 from ._training import (
     WEIGHTS_NOT_FINITE,
     ForgetRateScheduler,
@@ -113,11 +115,18 @@ def n_batches(n_samples, batch_size):
     return -(-int(n_samples) // int(batch_size))
 
 
+def _buffer_key(array):
+    """What identifies the memory of a NumPy array, or of a CSR matrix's three arrays."""
+    if sp.issparse(array):
+        return ("csr", array.shape, *(_buffer_key(a) for a in (array.data, array.indices, array.indptr)))
+    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+
+
 def _as_tensor(array, converted):
-    """``array`` as a tensor, converted once per distinct NumPy buffer."""
-    key = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+    """``array`` as a tensor (or sparse rows), converted once per distinct buffer."""
+    key = _buffer_key(array)
     if key not in converted:
-        converted[key] = tf.convert_to_tensor(array)
+        converted[key] = as_tensor(array)
     return converted[key]
 
 
@@ -165,13 +174,14 @@ def fit_together(estimators, datasets):
         est.callbacks_ = []
         scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
         scheduler.set_model(ensemble)
-        order = OrderScheduler(est._order_of_epochs(len(X), shuffle_seed))
+        n = X.shape[0]
+        order = OrderScheduler(est._order_of_epochs(n, shuffle_seed))
         order.set_model(ensemble)
         ensemble.set_training_arrays(_as_tensor(X, converted), y_enc, weights)
         arrays = ensemble._training_arrays  # (x, y, weights, order)
         ensemble.set_training_arrays()  # held by the joint model during its fit
-        stream = est._batch_positions(len(X))
-        jobs.append((i, est, arrays, [scheduler, order], stream, n_batches(len(X), est.batch_size)))
+        stream = est._batch_positions(n)
+        jobs.append((i, est, arrays, [scheduler, order], stream, n_batches(n, est.batch_size)))
     if not jobs:
         return errors
     first = jobs[0][1]

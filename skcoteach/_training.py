@@ -411,7 +411,7 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
             getattr(est, "tau_", None),  # estimated once, kept by warm starts
             est.Tk,
             est.c,
-            warmup=auto_tau_warmup(len(X), est.batch_size, est.Tk),
+            warmup=auto_tau_warmup(X.shape[0], est.batch_size, est.Tk),
             estimate=lambda m: estimate_noise(y_enc, m),
             noise_rate=getattr(est, "noise_rate_", None),
         )
@@ -423,10 +423,10 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
         resume = ResumeState(directory, est.n_iter_, shuffle_seed, scheduler)
         shuffle_seed = est._shuffle_seed = resume.shuffle_seed
         callbacks.append(resume)
-    callbacks.append(OrderScheduler(est._order_of_epochs(len(X), shuffle_seed)))
+    callbacks.append(OrderScheduler(est._order_of_epochs(X.shape[0], shuffle_seed)))
     callbacks.extend(est.callbacks_)
-    train_positions = est._batch_positions(len(X))
-    val_positions = None if val is None else est._batch_positions(len(val[0]))
+    train_positions = est._batch_positions(X.shape[0])
+    val_positions = None if val is None else est._batch_positions(val[0].shape[0])
     if est.verbose and not any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks):
         callbacks.append(StepCountProgbar())
     model.set_training_arrays(X, y_enc, weights)

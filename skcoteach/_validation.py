@@ -1,10 +1,14 @@
 """Checks of the data given to ``fit`` and ``predict``: X, y, weights, validation data.
 
-Pure NumPy and scikit-learn, no TensorFlow.  Nothing here changes the
-caller's arrays: every function returns new arrays (or read-only views).
+Pure NumPy, SciPy and scikit-learn, no TensorFlow, so that bad input is
+reported before TensorFlow is imported.  ``X`` may be a scipy.sparse matrix
+or array (CSR, CSC, COO), which becomes CSR and is never densified.  Nothing
+here changes the caller's arrays: every function returns new arrays (or
+views that are never written to).
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
@@ -12,9 +16,11 @@ from sklearn.utils.validation import validate_data
 from ._compat import check_sample_weight
 
 __all__ = [
+    "as_float32",
     "check_sample_shape",
     "check_validation_data",
     "encode_y",
+    "n_samples",
     "split_validation",
     "training_data",
     "training_classes",
@@ -23,7 +29,54 @@ __all__ = [
     "validate_X_y",
 ]
 
-_ARRAY_OPTIONS = dict(allow_nd=True, dtype=[np.float32, np.float64], ensure_min_features=1)
+_ARRAY_OPTIONS = dict(
+    allow_nd=True,
+    dtype=[np.float32, np.float64],
+    ensure_min_features=1,
+    # CSC and COO become CSR (row batches); never densified here.
+    accept_sparse="csr",
+    accept_large_sparse=True,
+)
+
+#: The largest finite float32: training runs in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def n_samples(X):
+    """Number of samples of a validated ``X`` (an ndarray or a scipy.sparse matrix)."""
+    return X.shape[0]
+
+
+def as_float32(X, source="X"):
+    """``X`` (ndarray or CSR) as float32; values finite in float64 but not in float32 are an error.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source``, the first offending value and where it is.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.dtype != np.float32 and values.size:
+        outside = (values.max() > _FLOAT32_MAX) or (values.min() < -_FLOAT32_MAX)
+        if outside:
+            flat = np.flatnonzero(np.abs(values.ravel()) > _FLOAT32_MAX)
+            where = _position(X, flat[0])
+            raise ValueError(
+                f"{source} has {flat.size} value(s) too large for float32 (|x| > "
+                f"{_FLOAT32_MAX:.4g}), the precision the networks train in; the first is "
+                f"{float(values.ravel()[flat[0]]):g} at {where}. Rescale the features (e.g. "
+                "sklearn.preprocessing.StandardScaler or a log transform) before fitting."
+            )
+    return X.astype(np.float32, copy=False)
+
+
+def _position(X, flat_index):
+    """Where the ``flat_index``-th stored value of ``X`` is, in words."""
+    if sp.issparse(X):
+        row = int(np.searchsorted(X.indptr, flat_index, side="right") - 1)
+        return f"row {row}, column {int(X.indices[flat_index])}"
+    row, *rest = (int(i) for i in np.unravel_index(flat_index, X.shape))
+    return f"row {row}, " + (f"column {rest[0]}" if len(rest) == 1 else f"position {tuple(rest)}")
 
 
 def check_sample_shape(estimator, X):
@@ -39,7 +92,7 @@ def validate_X(estimator, X):
     """``X`` for prediction or validation, checked against the fitted shape, as float32."""
     X = validate_data(estimator, X, reset=False, **_ARRAY_OPTIONS)
     check_sample_shape(estimator, X)
-    return X.astype(np.float32, copy=False)
+    return as_float32(X)
 
 
 def validate_X_y(estimator, X, y, reset):
@@ -48,7 +101,7 @@ def validate_X_y(estimator, X, y, reset):
     check_classification_targets(y)
     if not reset:
         check_sample_shape(estimator, X)
-    return X.astype(np.float32, copy=False), y
+    return as_float32(X), y
 
 
 def training_classes(estimator, y, classes, reset):
@@ -105,10 +158,11 @@ def split_validation(X, y, y_enc, weights, validation_split, validation_data):
     validation_data : tuple or None
         ``(X_val, y_val, w_val)`` held out, else ``validation_data`` unchanged.
     """
-    n_val = int(np.ceil(validation_split * len(X))) if validation_data is None else 0
-    if n_val and n_val >= len(X):
+    n = n_samples(X)
+    n_val = int(np.ceil(validation_split * n)) if validation_data is None else 0
+    if n_val and n_val >= n:
         raise ValueError(
-            f"validation_split={validation_split} leaves no training samples out of {len(X)}."
+            f"validation_split={validation_split} leaves no training samples out of {n}."
         )
     if not n_val:
         return X, y_enc, weights, validation_data
@@ -117,20 +171,105 @@ def split_validation(X, y, y_enc, weights, validation_split, validation_data):
 
 
 def check_validation_data(estimator, validation_data):
-    """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
+    """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None.
+
+    ``X_val`` gets the checks of the ``X`` given to ``predict`` (features, or
+    sample shape of images, as in the fit; finite values; at least one
+    sample), ``y_val`` must be 1-D with labels among ``estimator.classes_``
+    (a column vector is raveled with a ``DataConversionWarning``, as for the
+    training ``y``), and ``sample_weight_val`` gets the checks of the
+    training ``sample_weight``.
+
+    Parameters
+    ----------
+    estimator : CoTeachingClassifier
+        Fitted far enough to have ``n_features_in_``, ``X_shape_`` and
+        ``classes_``.
+    validation_data : tuple or list of length 2 or 3, or None
+        ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``.
+
+    Returns
+    -------
+    tuple or None
+        ``(X_val, y_val, w_val)``: float32 ``X_val``, ``y_val`` as int32
+        positions in ``classes_`` and float32 weights (ones when not given);
+        None when ``validation_data`` is None.
+
+    Raises
+    ------
+    ValueError or TypeError
+        Whose message starts with ``validation_data`` and names the element
+        at fault (``X_val``, ``y_val`` or ``sample_weight_val``), followed by
+        the explanation of the check that failed and what to pass instead.
+        The type is that of the failed check (``TypeError`` where that check
+        raises one, e.g. for a type it does not accept).
+    """
+    import warnings
+
+    from sklearn.exceptions import DataConversionWarning
+
     if validation_data is None:
         return None
+    form = "(X_val, y_val) or (X_val, y_val, sample_weight_val)"
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        got = type(validation_data).__name__
+        if isinstance(validation_data, (tuple, list)):
+            got = f"a {got} of length {len(validation_data)}"
+        raise ValueError(f"validation_data must be a tuple {form}; got {got}.")
+    classes = estimator.classes_
+    hints = {
+        "X_val": (
+            "X_val must be prepared like the training X: the same features (or sample "
+            "shape), finite values, at least one sample."
+        ),
+        "y_val": (
+            f"y_val must be a 1-D array of labels among the classes seen in fit "
+            f"{classes.tolist()}, one per sample of X_val."
+        ),
+        "sample_weight_val": (
+            "sample_weight_val must be a 1-D array of finite, non-negative weights, one "
+            "per sample of X_val; or leave it out (weights of 1)."
+        ),
+    }
+
+    def checked(element, check, *args):
+        # The original explanation, under the name of the element at fault.
+        try:
+            return check(*args)
+        except (ValueError, TypeError) as exc:
+            message = f"validation_data: {element} is invalid. {exc} {hints[element]}"
+            base = ValueError if isinstance(exc, ValueError) else TypeError
+            try:
+                error = type(exc)(message)
+            except Exception:  # an exception type whose constructor wants more
+                error = base(message)
+            raise error from exc
+
+    def one_dimensional(y_val):
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            warnings.warn(
+                "validation_data: a column-vector y_val was passed when a 1d array was "
+                "expected; it is raveled. Pass y_val.ravel() to silence this warning.",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            return y_val.ravel()
+        if y_val.ndim != 1:
+            raise ValueError(f"y_val should be a 1d array, got an array of shape {y_val.shape}.")
+        return y_val
+
+    X_val = checked("X_val", validate_X, estimator, validation_data[0])
+    y_val = checked("y_val", one_dimensional, validation_data[1])
+    y_val = checked("y_val", encode_y, y_val, classes)
+    if len(y_val) != X_val.shape[0]:
         raise ValueError(
-            "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
-            f"sample_weight_val); got {type(validation_data).__name__}."
+            f"validation_data: X_val and y_val have different numbers of samples: "
+            f"{X_val.shape[0]} rows in X_val but {len(y_val)} labels in y_val. Pass one "
+            "label per row of X_val."
         )
-    X_val = validate_X(estimator, validation_data[0])
-    y_val = encode_y(validation_data[1], estimator.classes_)
-    if len(y_val) != len(X_val):
-        raise ValueError(f"validation_data has {len(X_val)} samples in X but {len(y_val)} in y.")
     w = validation_data[2] if len(validation_data) == 3 else None
-    return X_val, y_val, check_sample_weight(w, X_val)
+    return X_val, y_val, checked("sample_weight_val", check_sample_weight, w, X_val)
 
 
 def training_data(estimator, X, y, sample_weight, reset, classes):

@@ -36,6 +36,7 @@ Uncertainty in Dataset Labels", Journal of Artificial Intelligence Research
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import num_samples
 from ._label_checks import (
     _check_option,
     _check_pred_probs,
@@ -409,7 +410,7 @@ default=None
     estimator, X = _unwrap(estimator, X)
     check_is_fitted(estimator)
     labels = _encode_labels(y, estimator.classes_)
-    n_samples = len(X)
+    n_samples = num_samples(X)
     if labels.size != n_samples:
         raise ValueError(
             f"X and y must have the same number of samples; got {n_samples} and "

@@ -25,7 +25,7 @@ from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._classifier import CoTeachingClassifier
-from ._compat import Interval, StrOptions
+from ._compat import Interval, StrOptions, num_samples
 
 __all__ = ["CoTeachingGridSearchCV", "SHARED_PARAMS"]
 
@@ -172,7 +172,7 @@ def _memory_cap(jobs):
         return len(jobs)
     n_params = probe.model_.count_params()
     # Weights, two optimizer moments and the gradient; per-sample statistics.
-    per_fit = 16 * n_params + 8 * len(X) * (2 + probe.model_.record_proba)
+    per_fit = 16 * n_params + 8 * num_samples(X) * (2 + probe.model_.record_proba)
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX

@@ -62,7 +62,24 @@ CASES = [
     ("continuous y", lambda: est().fit(X, X[:, 0]), ValueError, "Unknown label type"),
     ("2-D y", lambda: est().fit(X, np.c_[y, y]), ValueError, "y should be a 1d array"),
     ("string X", lambda: est().fit(np.full((40, 5), "a"), y), ValueError, "string"),
-    ("sparse X", lambda: est().fit(sp.csr_matrix(X), y), TypeError, "Sparse data was passed"),
+    (
+        "sparse X with NaN",
+        lambda: est().fit(sp.csr_matrix(np.where(X > 1, np.nan, X)), y),
+        ValueError,
+        "Input X contains NaN",
+    ),
+    (
+        "X beyond float32",
+        lambda: est().fit(np.where(X > 1, 1e39, X), y),
+        ValueError,
+        "too large for float32.*1e\\+39 at row",
+    ),
+    (
+        "sparse features at predict",
+        lambda: fitted().predict(sp.csr_matrix(X[:, :4])),
+        ValueError,
+        "X has 4 features, but CoTeachingClassifier is expecting 5 features",
+    ),
     (
         "features at predict",
         lambda: fitted().predict(X[:, :4]),
@@ -286,3 +303,154 @@ def test_failed_first_fit_leaves_estimator_unfitted():
     assert not [k for k in vars(clf) if k.endswith("_") and not k.startswith("_")]
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+# Every problem in validation_data is reported as one of validation_data, naming the
+# element at fault, with the explanation of the check that failed.
+# (id, training X, validation_data, exception type, message pattern)
+VALIDATION_CASES = [
+    (
+        "X_val features",
+        X,
+        (X[:, :4], y),
+        ValueError,
+        "^validation_data: X_val is invalid. X has 4 features, but CoTeachingClassifier "
+        "is expecting 5 features",
+    ),
+    (
+        "X_val image shape",
+        IMAGES,
+        (rng.normal(size=(3, 6, 7)), y[:3]),
+        ValueError,
+        r"^validation_data: X_val is invalid. X has samples of shape \(6, 7\).*\(6, 6\)",
+    ),
+    (
+        "X_val nan",
+        X,
+        (with_value(X, (0, 0), np.nan), y),
+        ValueError,
+        "^validation_data: X_val is invalid. Input X contains NaN",
+    ),
+    (
+        "X_val inf",
+        X,
+        (with_value(X, (1, 2), np.inf), y),
+        ValueError,
+        "^validation_data: X_val is invalid. Input X contains infinity",
+    ),
+    (
+        "X_val empty",
+        X,
+        (X[:0], y[:0]),
+        ValueError,
+        r"^validation_data: X_val is invalid. Found array with 0 sample\(s\)",
+    ),
+    (
+        "X_val 1-D",
+        X,
+        (X[:, 0], y),
+        ValueError,
+        "^validation_data: X_val is invalid. Expected 2D array",
+    ),
+    (
+        "X_val strings",
+        X,
+        (np.full((40, 5), "a"), y),
+        ValueError,
+        "^validation_data: X_val is invalid.*string",
+    ),
+    (
+        "y_val unseen labels",
+        X,
+        (X, y + 5),
+        ValueError,
+        r"^validation_data: y_val is invalid. y contains labels \[5, 6, 7\] that are not "
+        r"among the classes \[0, 1, 2\].*classes seen in fit \[0, 1, 2\]",
+    ),
+    (
+        "y_val 2-D",
+        X,
+        (X, np.c_[y, y]),
+        ValueError,
+        r"^validation_data: y_val is invalid. y_val should be a 1d array, got an array of "
+        r"shape \(40, 2\)",
+    ),
+    (
+        "y_val missing",
+        X,
+        (X, None),
+        ValueError,
+        r"^validation_data: y_val is invalid. y_val should be a 1d array.*shape \(\)",
+    ),
+    (
+        "X_val and y_val lengths",
+        X,
+        (X, y[:-1]),
+        ValueError,
+        "^validation_data: X_val and y_val have different numbers of samples: 40 rows in "
+        "X_val but 39 labels in y_val",
+    ),
+    (
+        "sample_weight_val length",
+        X,
+        (X, y, np.ones(5)),
+        ValueError,
+        r"^validation_data: sample_weight_val is invalid. sample_weight.shape == \(5,\), "
+        r"expected \(40,\)",
+    ),
+    (
+        "sample_weight_val negative",
+        X,
+        (X, y, -np.ones(40)),
+        ValueError,
+        "^validation_data: sample_weight_val is invalid. Negative values",
+    ),
+    (
+        "sample_weight_val nan",
+        X,
+        (X, y, np.full(40, np.nan)),
+        ValueError,
+        "^validation_data: sample_weight_val is invalid. Input sample_weight contains NaN",
+    ),
+    (
+        "sample_weight_val 2-D",
+        X,
+        (X, y, np.ones((40, 2))),
+        ValueError,
+        "^validation_data: sample_weight_val is invalid. Sample weights must be 1D",
+    ),
+    (
+        "validation_data not a tuple",
+        X,
+        X,
+        ValueError,
+        r"^validation_data must be a tuple \(X_val, y_val\).*got ndarray",
+    ),
+    (
+        "validation_data too long",
+        X,
+        (X, y, None, None),
+        ValueError,
+        r"^validation_data must be a tuple .*got a tuple of length 4",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "X_train, validation_data, exc, match",
+    [c[1:] for c in VALIDATION_CASES],
+    ids=[c[0] for c in VALIDATION_CASES],
+)
+def test_bad_validation_data_names_validation_data(X_train, validation_data, exc, match):
+    with pytest.raises(exc, match=match) as info:
+        est().fit(X_train, y, validation_data=validation_data)
+    assert type(info.value) is exc
+
+
+def test_column_vector_y_val_warns_and_is_used():
+    """A (n, 1) y_val is raveled, as a (n, 1) training y is, with a warning naming y_val."""
+    from sklearn.exceptions import DataConversionWarning
+
+    with pytest.warns(DataConversionWarning, match="validation_data: a column-vector y_val"):
+        clf = est().fit(X, y, validation_data=(X[:10], y[:10, None]))
+    assert len(clf.history_["val_loss"]) == 1

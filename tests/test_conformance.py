@@ -15,7 +15,7 @@ FAST = dict(epochs=2, batch_size=64, optimizer__learning_rate=0.01, random_state
 def test_tags():
     tags = CoTeachingClassifier().__sklearn_tags__()
     assert tags.estimator_type == "classifier"
-    assert tags.input_tags.three_d_array and not tags.input_tags.sparse
+    assert tags.input_tags.three_d_array and tags.input_tags.sparse
     assert not tags.input_tags.allow_nan
     assert not tags.non_deterministic  # random_state makes fits reproducible
     assert not tags.classifier_tags.poor_score
