@@ -57,11 +57,26 @@ def load_ensemble(blob, estimator):
     )
 
 
+def _class_named(name):
+    """The class ``"module:qualname"``, its module imported after Keras's backend."""
+    import functools
+    import importlib
+
+    import_keras()
+    module, qualname = name.split(":")
+    return functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+
+
 class KerasPickleMixin:
     """Pickling of an estimator whose fitted ``model_`` is a :class:`PeerEnsemble`."""
 
     def __getstate__(self):
         state = dict(vars(self))
+        if "_optimizer_config" in state:
+            # The optimizer's class by name: unpickling then imports Keras through
+            # import_keras (quietly), not through pickle.
+            cls, config = state["_optimizer_config"]
+            state["_optimizer_config"] = (f"{cls.__module__}:{cls.__qualname__}", config)
         if "model_" in state:
             state["model_"] = dump_ensemble(self.model_)
             state.pop("peers_", None)
@@ -70,6 +85,9 @@ class KerasPickleMixin:
         return state
 
     def __setstate__(self, state):
+        saved = state.get("_optimizer_config")
+        if saved is not None and isinstance(saved[0], str):
+            state = {**state, "_optimizer_config": (_class_named(saved[0]), saved[1])}
         blob = state.get("model_")
         vars(self).update(state)
         if isinstance(blob, dict):

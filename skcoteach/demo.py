@@ -9,13 +9,11 @@ rate), and prints the accuracy of each on the *clean* test labels.
 """
 
 import argparse
-import contextlib
-import os
-import sys
-import tempfile
 import time
 
 import numpy as np
+
+from ._compat import import_keras
 
 __all__ = ["standard_training", "run", "main"]
 
@@ -46,10 +44,10 @@ def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, rando
     keras.Model
         The trained network.
     """
-    import keras
-    import tensorflow as tf
-
     from ._compat import seeded
+
+    keras = import_keras()  # the first import of TensorFlow is quiet
+    import tensorflow as tf
 
     classes = np.unique(y)
     if meta is None:
@@ -175,42 +173,6 @@ def _demo_network(meta):
     return mlp(meta, hidden_layer_sizes=(256,))
 
 
-#: Parts of the lines TensorFlow writes to standard error while it starts.
-TENSORFLOW_START_UP = (
-    "absl::InitializeLog",
-    "cpu_feature_guard",
-    "oneDNN custom operations",
-    "This TensorFlow binary",
-    "To enable the following instructions",
-)
-
-
-@contextlib.contextmanager
-def _without_start_up_lines():
-    """Drop TensorFlow's start-up lines from standard error meanwhile; pass on the rest.
-
-    ``TF_CPP_MIN_LOG_LEVEL`` silences most of them, but not those logged
-    before TensorFlow's logging is set up (oneDNN's notice on CPUs where it
-    is on by default).  They are written by C++ code to file descriptor 2,
-    so that is what is captured.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not any(marker in line for marker in TENSORFLOW_START_UP):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
-
-
 def main(argv=None):
     """Command line entry point: ``python -m skcoteach.demo``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -218,9 +180,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _without_start_up_lines():
-        import keras  # noqa: F401  (starts TensorFlow)
+    # Starts TensorFlow without its start-up lines on standard error (and sets
+    # TF_CPP_MIN_LOG_LEVEL=2 unless it is set): see _compat.tensorflow_start_up_hidden.
+    import_keras()
     run(args.noise_rate, args.epochs, args.random_state)
 
 
