@@ -85,3 +85,28 @@ def fuse(optimizer):
     if type(optimizer) is keras.optimizers.Adam:
         return FusedAdam.from_config(optimizer.get_config())
     return optimizer
+
+
+def plain(optimizer):
+    """``optimizer`` as the Keras class it stands for: the inverse of :func:`fuse`.
+
+    Used when a model is saved: its compile configuration names
+    :class:`keras.optimizers.Adam` instead of :class:`FusedAdam`, so that
+    :func:`keras.saving.load_model` can rebuild the optimizer without
+    skcoteach (Adam's state variables and configuration are the same).
+
+    Parameters
+    ----------
+    optimizer : keras.optimizers.Optimizer
+        Any optimizer; it is not changed.
+
+    Returns
+    -------
+    keras.optimizers.Optimizer
+        A new, unbuilt :class:`keras.optimizers.Adam` with the configuration
+        of a :class:`FusedAdam`, or ``optimizer`` itself for any other
+        optimizer (subclasses of :class:`FusedAdam` included).
+    """
+    if type(optimizer) is FusedAdam:
+        return keras.optimizers.Adam.from_config(optimizer.get_config())
+    return optimizer
