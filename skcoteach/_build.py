@@ -70,10 +70,13 @@ def feature_scaling(X):
 
     The layer computes ``(x - offset) / sqrt(variance)``.
 
-    - scipy.sparse ``X`` (one-hot, TF-IDF, counts): scaled, not centred, as
-      :class:`sklearn.preprocessing.MaxAbsScaler` does: offset 0 and variance
-      ``max |x|**2`` per column, so every column lies in ``[-1, 1]`` and a rare
-      column is not blown up by its small standard deviation;
+    - scipy.sparse ``X`` (one-hot, TF-IDF, counts, a ``ColumnTransformer``'s
+      output): never centred (zeros stay zeros) and never amplified: offset
+      0, and a column whose root mean square exceeds 1 (raw counts, say) is
+      divided by it (variance ``mean(x**2)``); the others -- indicators,
+      TF-IDF weights, columns a scaler already standardised -- pass
+      unchanged, so a rare column is not blown up by its small standard
+      deviation;
     - dense ``X``: columns holding only 0 and 1 (indicators, one-hot) pass
       unchanged (offset 0, variance 1); the others are standardised with
       their mean and variance.
@@ -81,8 +84,8 @@ def feature_scaling(X):
     All-zero columns pass unchanged.
     """
     if sp.issparse(X):
-        scale = np.asarray(abs(X).max(axis=0).todense(), dtype=np.float64).ravel()
-        return np.zeros_like(scale), np.where(scale > 0, scale, 1.0) ** 2
+        mean_square = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
+        return np.zeros_like(mean_square), np.maximum(mean_square, 1.0)
     mean, var = X.mean(axis=0), X.var(axis=0)
     if X.ndim == 2:
         binary = np.all((X == 0) | (X == 1), axis=0)

@@ -8,10 +8,13 @@ calls it once per peer.  The two factories here are used when ``model=None``:
 :func:`mlp` for 2-D (tabular) ``X`` and :func:`cnn` for image-shaped ``X`` of
 shape ``(n, height, width)`` or ``(n, height, width, channels)``.
 
-Both start with a :class:`keras.layers.Normalization` layer whose mean and
-variance come from ``meta["X_mean_"]`` and ``meta["X_var_"]`` (computed on the
-training data when ``model=None``), so unscaled inputs such as 0-255 pixel
-values work out of the box.
+Both start with a :class:`keras.layers.Normalization` layer computing
+``(x - meta["X_mean_"]) / sqrt(meta["X_var_"])``, so unscaled inputs such as
+0-255 pixel values work out of the box.  With ``model=None`` the estimator
+sets both from the training data (:func:`skcoteach._build.feature_scaling`):
+the mean and variance of each column (of all pixels for :func:`cnn`), except
+that sparse columns are never centred nor amplified and dense 0/1 columns
+pass unchanged (user guide, "Sparse, text and categorical features").
 """
 
 import numpy as np
