@@ -29,24 +29,22 @@ so that a new release of a dependency can break at most this module:
   clear ``ImportError``.
 - :func:`check_sample_weight`: scikit-learn's ``_check_sample_weight``, with
   a plain NumPy fallback that gives the same checks and messages.
-- :func:`tensorflow_start_up_hidden` (used by :func:`import_keras`): the
-  format of the lines TensorFlow's C++ runtime writes to file descriptor 2
-  while it loads (absl / glog prefixes, the ``absl::InitializeLog`` banner,
-  the CPU-instructions notice); a line of another format is passed on.
+- :func:`import_keras` loads TensorFlow within
+  :func:`skcoteach._quiet_start.tensorflow_start_up_hidden`, which knows the
+  format of the lines TensorFlow's C++ runtime writes while it loads.
 
 Importing this module imports neither TensorFlow nor Keras.
 """
 
 import contextlib
 import functools
-import os
 import random
-import re
 import sys
-import tempfile
 import threading
 
 import numpy as np
+
+from ._quiet_start import tensorflow_start_up_hidden
 
 try:
     from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -70,179 +68,10 @@ __all__ = [
     "lean_training_applies",
     "num_samples",
     "seeded",
-    "tensorflow_start_up_hidden",
     "under_strategy",
     "validate_params",
     "without_default_all_reduce",
 ]
-
-
-# ----------------------------------------------------------------------
-# TensorFlow: what its C++ runtime prints while it loads
-# ----------------------------------------------------------------------
-#: The environment variable of TensorFlow's C++ log threshold (0 info, 1 warning,
-#: 2 error, 3 fatal), read once, when TensorFlow loads.
-TF_LOG_LEVEL_VAR = "TF_CPP_MIN_LOG_LEVEL"
-
-#: Set when the user has not chosen a level: TensorFlow's C++ errors still show.
-DEFAULT_TF_LOG_LEVEL = "2"
-
-#: An absl / glog line: severity letter, ``MMDD hh:mm:ss.micros thread file:line]``
-#: (before absl is initialised the date is 0000 and the seconds count from the epoch:
-#: ``I0000 00:00:1796416103.756605    3808 port.cc:153] ``).
-_CPP_LOG_LINE = re.compile(rb"^([IWEF])\d{4} [\d:.]+ +\d+ [^\s\]]+:\d+\] ")
-_CPP_SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
-
-#: Start of the lines without that prefix that TensorFlow prints while it loads,
-#: and their severity: absl's banner, and the second line of ``cpu_feature_guard``'s
-#: notice.
-TENSORFLOW_START_UP_LINES = (
-    (b"WARNING: All log messages before absl::InitializeLog() is called", 0),
-    (b"To enable the following instructions:", 0),
-)
-
-#: Held while file descriptor 2 is redirected: one capture at a time per process
-#: (reentrant: a capture within a capture of the same thread nests).
-_FD_LOCK = threading.RLock()
-
-
-def _hidden_below(environ=os.environ):
-    """Severity below which start-up lines are dropped; None when nothing is dropped.
-
-    Without ``TF_CPP_MIN_LOG_LEVEL`` every C++ line of the start-up is
-    dropped (4).  With it, its value, as TensorFlow reads it (a value that
-    is not an integer counts as 0); 0 or less drops nothing.
-    """
-    value = environ.get(TF_LOG_LEVEL_VAR)
-    if value is None:
-        return 4
-    try:
-        level = int(value)
-    except ValueError:
-        return None
-    return level if level > 0 else None
-
-
-def is_tensorflow_start_up_line(line, below):
-    """Whether ``line`` is one of TensorFlow's C++ start-up lines of severity < ``below``.
-
-    Parameters
-    ----------
-    line : bytes
-        One line written to file descriptor 2.
-    below : int
-        Severities 0 (info), 1 (warning), 2 (error), 3 (fatal) below this
-        count; 4 counts them all.
-
-    Returns
-    -------
-    bool
-        True for an absl / glog formatted line (``I0000 00:00:... file.cc:12] ...``)
-        or one of :data:`TENSORFLOW_START_UP_LINES`, of a severity below
-        ``below``; False for anything else (Python's output included).
-    """
-    match = _CPP_LOG_LINE.match(line)
-    if match is not None:
-        return _CPP_SEVERITY[match.group(1)] < below
-    return any(
-        line.startswith(start) and level < below for start, level in TENSORFLOW_START_UP_LINES
-    )
-
-
-def _write_all(fd, data):
-    """Write all of ``data`` to ``fd`` (``os.write`` may write part of it)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _flush_stderr():
-    stream = sys.stderr
-    if stream is not None and callable(getattr(stream, "flush", None)):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # closed or detached: nothing buffered to lose
-            pass
-
-
-@contextlib.contextmanager
-def tensorflow_start_up_hidden():
-    """Keep TensorFlow's start-up lines off standard error meanwhile; pass on everything else.
-
-    TensorFlow's C++ runtime writes to file descriptor 2 while it loads: the
-    banner "All log messages before absl::InitializeLog() is called are
-    written to STDERR", oneDNN's notice, "This TensorFlow binary is
-    optimized ...", cuda / cuDNN factory registrations.  Most are written
-    before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, which then cannot
-    silence them.  So, meanwhile, file descriptor 2 goes to a temporary file;
-    afterwards it is restored and the captured output is written back to it,
-    less those lines.  Anything else written there meanwhile -- Python's
-    warnings, tracebacks, other threads' output -- is passed on, in order,
-    when the block ends.
-
-    Which lines are dropped:
-
-    * ``TF_CPP_MIN_LOG_LEVEL`` not set: it is set to ``"2"``
-      (:data:`DEFAULT_TF_LOG_LEVEL`) for the rest of the process, so that
-      TensorFlow's later C++ info and warnings stay quiet and its errors
-      show, and every C++ line of the start-up is dropped.
-    * set to ``n`` >= 1: the start-up lines of severity < ``n`` (0 info,
-      1 warning, 2 error), which is what TensorFlow would have done had it
-      read the variable in time.
-    * set to 0 (or to something that is not an integer): nothing is
-      captured; TensorFlow prints everything.  Set it so to see why
-      TensorFlow fails to load: a C++ crash (abort) while capturing takes the
-      captured lines with it.
-
-    If the block raises, everything captured is written back, start-up
-    lines included (they may explain the error), and the exception
-    propagates unchanged.  Where file descriptor 2 cannot be duplicated (it
-    is closed) or no temporary file can be made, nothing is captured.
-    Captures are serialised within the process (a lock); output of other
-    threads written to file descriptor 2 meanwhile is delayed to the end of
-    the block, not lost.
-    """
-    below = _hidden_below()
-    os.environ.setdefault(TF_LOG_LEVEL_VAR, DEFAULT_TF_LOG_LEVEL)
-    if below is None:
-        yield
-        return
-    with _FD_LOCK:
-        _flush_stderr()
-        try:
-            captured = tempfile.TemporaryFile()
-        except OSError:  # no writable temporary directory
-            captured = None
-        saved = None
-        if captured is not None:
-            try:
-                saved = os.dup(2)
-            except OSError:  # no file descriptor 2 to capture
-                captured.close()
-        if saved is None:
-            yield
-            return
-        failed = True
-        try:
-            os.dup2(captured.fileno(), 2)
-            try:
-                yield
-                failed = False
-            finally:
-                _flush_stderr()
-                os.dup2(saved, 2)
-                captured.seek(0)
-                _write_all(
-                    2,
-                    b"".join(
-                        line
-                        for line in captured.read().splitlines(keepends=True)
-                        if failed or not is_tensorflow_start_up_line(line, below)
-                    ),
-                )
-        finally:
-            os.close(saved)
-            captured.close()
 
 
 def import_keras():

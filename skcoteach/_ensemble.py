@@ -3,21 +3,13 @@
 Imported lazily by :mod:`skcoteach._classifier` (it imports TensorFlow).
 """
 
-import copy
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from . import _replicas, rules
-from ._compat import (
-    counted_apart,
-    is_dataset_iterator,
-    keras_logits,
-    lean_training_applies,
-    without_default_all_reduce,
-)
-from ._optimizers import fuse, plain
+from ._compat import counted_apart, is_dataset_iterator, keras_logits, lean_training_applies
+from ._keras_saving import KerasSaving
 from ._sparse import as_tensor, gather_rows, n_rows
 
 OUTPUT_KINDS = ("probabilities", "logits")
@@ -188,7 +180,7 @@ class LeanTraining:
 
 
 @keras.saving.register_keras_serializable(package="skcoteach")
-class PeerEnsemble(LeanTraining, keras.Model):
+class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
     """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
 
     Calling the ensemble returns the peers' mean class probabilities.
@@ -223,28 +215,8 @@ class PeerEnsemble(LeanTraining, keras.Model):
 
     Notes
     -----
-    Keras's own saving works on the ensemble: ``model.save("m.keras")``,
-    ``keras.callbacks.ModelCheckpoint`` (whole model or weights only) and
-    ``keras.callbacks.BackupAndRestore``.  :func:`keras.saving.load_model`
-    returns a ``PeerEnsemble`` whose call and ``predict`` give the saved
-    model's mean class probabilities; no
-    :class:`~skcoteach.CoTeachingClassifier` is needed to use it.  What is
-    saved: the configuration of :meth:`get_config` (the peers' own Keras
-    configurations included), every peer's weights and, when compiled, the
-    optimizer's state; with ``compile=True`` (the default of ``load_model``)
-    the loaded ensemble is compiled with the same optimizer
-    (:meth:`compile_from_config`).  The per-sample statistics
-    (:meth:`sample_statistics`), the epoch and the forget rate are not saved:
-    they start at zero in the loaded ensemble.
-
-    The class is registered with Keras as ``"skcoteach>PeerEnsemble"``
-    when this module is imported.  ``import skcoteach`` alone does not import
-    it (nor TensorFlow): load a saved ensemble with
-    :func:`skcoteach.saving.load_model`, which does, or with
-    :func:`keras.saving.load_model` in a process that has already fitted or
-    unpickled a :class:`~skcoteach.CoTeachingClassifier`.  Peers of user-defined Keras classes (layers or
-    models) load as any Keras model with them does: their classes must be
-    registered with Keras or passed as ``custom_objects``.
+    Keras's own saving works on the ensemble; see
+    :class:`~skcoteach._keras_saving.KerasSaving`.
     """
 
     def __init__(
@@ -510,83 +482,3 @@ class PeerEnsemble(LeanTraining, keras.Model):
     def n_samples(self):
         """Length of the per-sample statistics (the training set size)."""
         return int(self.sample_stats.shape[0])
-
-    # ------------------------------------------------------------------
-    # Keras saving (``model.save``, ``keras.saving.load_model``, ModelCheckpoint)
-    # ------------------------------------------------------------------
-    def get_config(self):
-        """The arguments that rebuild this ensemble, with every peer serialized.
-
-        Returns
-        -------
-        dict
-            ``name``, ``trainable``, ``peers`` (each peer as
-            :func:`keras.saving.serialize_keras_object` writes it),
-            ``output_kind``, ``n_samples``, ``rule``, ``rule_options`` and
-            ``record_proba``.  The weights are not part of it: Keras saves
-            them apart, peer by peer.
-        """
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "peers": [keras.saving.serialize_keras_object(peer) for peer in self.peers],
-            "output_kind": self.output_kind,
-            "n_samples": self.n_samples,
-            "rule": self.rule_name,
-            "rule_options": dict(self.rule_options),
-            "record_proba": self.record_proba,
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        """The ensemble of :meth:`get_config`'s ``config``, its peers rebuilt (not yet trained).
-
-        Parameters
-        ----------
-        config : dict
-            As returned by :meth:`get_config`; it is not changed.
-        custom_objects : dict, default=None
-            Classes and functions the peers' configurations name that Keras
-            cannot find otherwise (as for :func:`keras.saving.load_model`).
-        """
-        config = copy.deepcopy(config)  # Keras's deserialization consumes the peers' configs
-        peers = [
-            keras.saving.deserialize_keras_object(peer, custom_objects=custom_objects)
-            for peer in config.pop("peers")
-        ]
-        return cls(peers, **config)
-
-    def get_compile_config(self):
-        """Keras's compile configuration, naming Keras's own optimizer class.
-
-        :func:`skcoteach._build.set_optimizer` compiles the ensemble with a
-        :class:`~skcoteach._optimizers.FusedAdam` for Keras's Adam; it is
-        saved as :class:`keras.optimizers.Adam` with the same configuration
-        (:func:`skcoteach._optimizers.plain`), which has the same state
-        variables, so that its saved state loads into it.
-        """
-        config = super().get_compile_config()
-        optimizer = getattr(self, "optimizer", None)
-        if config and optimizer is not None:
-            saved = plain(optimizer)
-            if saved is not optimizer:
-                config["optimizer"] = keras.saving.serialize_keras_object(saved)
-        return config
-
-    def compile_from_config(self, config):
-        """Compile from a saved compile configuration, as ``fit`` compiles.
-
-        As Keras's own method, with the optimizer changed as
-        :func:`skcoteach._build.set_optimizer` changes it: Keras's Adam runs as
-        :class:`~skcoteach._optimizers.FusedAdam`
-        (:func:`skcoteach._optimizers.fuse`) and skips the all-reduce over a
-        single replica (:func:`skcoteach._compat.without_default_all_reduce`).
-        The optimizer is built, so that Keras then loads its saved state.
-        """
-        config = keras.saving.deserialize_keras_object(config)
-        optimizer = config.get("optimizer")
-        if isinstance(optimizer, keras.optimizers.Optimizer):
-            config["optimizer"] = without_default_all_reduce(fuse(optimizer))
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)

@@ -181,7 +181,7 @@ def main(argv=None):
     parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)
     # Starts TensorFlow without its start-up lines on standard error (and sets
-    # TF_CPP_MIN_LOG_LEVEL=2 unless it is set): see _compat.tensorflow_start_up_hidden.
+    # TF_CPP_MIN_LOG_LEVEL=2 unless it is set): see _quiet_start.tensorflow_start_up_hidden.
     import_keras()
     run(args.noise_rate, args.epochs, args.random_state)
 

@@ -20,7 +20,7 @@ import sys
 import textwrap
 import pytest
 
-from skcoteach import _compat
+from skcoteach import _quiet_start
 
 #: Parts of the lines TensorFlow's C++ runtime prints while it starts.
 START_UP_MARKERS = (
@@ -135,7 +135,7 @@ def test_python_output_during_the_start_up_passes_in_order():
     done = _run(
         """
         import sys, warnings
-        from skcoteach._compat import tensorflow_start_up_hidden
+        from skcoteach._quiet_start import tensorflow_start_up_hidden
         with tensorflow_start_up_hidden():
             warnings.warn("a warning while TensorFlow loads", UserWarning)
             import tensorflow
@@ -196,12 +196,12 @@ USER = b"mine.py:3: UserWarning: my own warning\n"
 def _through(capfd, monkeypatch, level, fail=False):
     """What reaches fd 2 of the start-up lines and a user line written within the block."""
     if level is None:
-        monkeypatch.delenv(_compat.TF_LOG_LEVEL_VAR, raising=False)
+        monkeypatch.delenv(_quiet_start.TF_LOG_LEVEL_VAR, raising=False)
     else:
-        monkeypatch.setenv(_compat.TF_LOG_LEVEL_VAR, level)
+        monkeypatch.setenv(_quiet_start.TF_LOG_LEVEL_VAR, level)
     capfd.readouterr()
     try:
-        with _compat.tensorflow_start_up_hidden():
+        with _quiet_start.tensorflow_start_up_hidden():
             for line in (BANNER, INFO, DATED, NOTICE, USER, WARNING, ERROR):
                 os.write(2, line)
             if fail:
@@ -215,7 +215,7 @@ def _through(capfd, monkeypatch, level, fail=False):
 def test_unset_level_drops_every_start_up_line_and_sets_2(capfd, monkeypatch):
     err = _through(capfd, monkeypatch, None)
     assert err == USER.decode() + "after\n"
-    assert os.environ[_compat.TF_LOG_LEVEL_VAR] == "2"
+    assert os.environ[_quiet_start.TF_LOG_LEVEL_VAR] == "2"
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_unset_level_drops_every_start_up_line_and_sets_2(capfd, monkeypatch):
 def test_a_level_the_user_set_is_kept_and_honoured(capfd, monkeypatch, level, shown):
     err = _through(capfd, monkeypatch, level)
     assert err == b"".join(shown).decode() + "after\n"
-    assert os.environ[_compat.TF_LOG_LEVEL_VAR] == level
+    assert os.environ[_quiet_start.TF_LOG_LEVEL_VAR] == level
 
 
 def test_on_error_everything_captured_is_passed_on(capfd, monkeypatch):
