@@ -23,6 +23,7 @@ EXTRAS = {
     "test": [
         "pytest>=7",
         "pytest-xdist>=3",
+        "ruff>=0.6",  # .ci/run lints with the rules in pyproject.toml
         "hypothesis>=6",
         "pandas>=1.5",
         *SCIKERAS,

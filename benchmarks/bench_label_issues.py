@@ -183,7 +183,6 @@ def baseline_model(name, settings, seed):
 def run_cleanlab(X, y, flipped, settings, seed, model):
     from cleanlab.filter import find_label_issues as cleanlab_find
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
     from threadpoolctl import threadpool_limits
 
     labels = np.searchsorted(np.unique(y), y)

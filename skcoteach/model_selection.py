@@ -129,8 +129,9 @@ def _split_params(estimator, candidate):
 
 def _trainable_together(classifier):
     """Whether this classifier's fit can run in a joint step (else it is fitted on its own)."""
-    from . import _build
     import tensorflow as tf
+
+    from . import _build
 
     if not (
         isinstance(classifier.tau, numbers.Real)

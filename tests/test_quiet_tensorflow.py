@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import textwrap
+
 import pytest
 
 from skcoteach import _quiet_start
