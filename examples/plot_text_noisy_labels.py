@@ -1,7 +1,7 @@
 """
-=====================================================
+===========================================================
 Text classification with noisy labels: TF-IDF + Co-teaching
-=====================================================
+===========================================================
 
 Text labels are often wrong: tags chosen in a hurry, categories filled in by
 keyword rules, crowd-sourced topics.  Here the documents are the docstrings
