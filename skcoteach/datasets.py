@@ -1,7 +1,11 @@
-"""Loaders for the MNIST and Fashion-MNIST benchmark data sets.
+"""Loaders of benchmark data sets: MNIST, Fashion-MNIST and a text corpus.
 
-Both loaders return the ``keras.datasets`` layout and look for the data in this
-order:
+:func:`load_stdlib_docstrings` reads a labelled text corpus from the Python
+installation itself (the docstrings of some standard-library packages): it
+needs no file and no download.
+
+The two image loaders return the ``keras.datasets`` layout and look for the
+data in this order:
 
 1. the ``path`` argument: a ``.npz`` file, or a directory containing
    ``mnist.npz`` / ``fashion_mnist.npz``;
@@ -19,11 +23,14 @@ y_test=...)``.
 """
 
 import os
+import sysconfig
 import zipfile
 
 import numpy as np
 
-__all__ = ["load_fashion_mnist", "load_mnist"]
+from ._stdlib_corpus import check_packages, collect_docstrings, stdlib_packages
+
+__all__ = ["STDLIB_PACKAGES", "load_fashion_mnist", "load_mnist", "load_stdlib_docstrings"]
 
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _DATA_DIR_VAR = "SKCOTEACH_DATA"
@@ -221,3 +228,126 @@ def load_fashion_mnist(path=None):
     ((10000, 28, 28), array([9, 0, 0]))
     """
     return _load("fashion_mnist", path)
+
+
+# --------------------------------------------------------------------------
+# A text corpus from the standard library
+# --------------------------------------------------------------------------
+#: The packages of :func:`load_stdlib_docstrings` by default: pure-Python
+#: packages of every CPython 3.11 or later, each about one topic.
+STDLIB_PACKAGES = (
+    "asyncio",
+    "email",
+    "http",
+    "importlib",
+    "logging",
+    "multiprocessing",
+    "unittest",
+    "xml",
+)
+
+def load_stdlib_docstrings(*, packages=STDLIB_PACKAGES, min_words=5, return_X_y=False):
+    """Load the docstrings of standard-library packages, labelled by package.
+
+    A text classification data set that ships with Python: the docstrings of
+    the modules, classes and functions of some packages of the standard
+    library, read from their source files with :mod:`ast` (the modules are
+    never imported), each labelled with the top-level package it comes from.
+    Test folders (``test``, ``tests``, ``test_*``, ``*_test``) and
+    ``test_*.py`` files are left out.  Docstrings are cleaned as by
+    :func:`inspect.cleandoc`.  A text found more than once (white space
+    aside), e.g. a method's docstring repeated by an override, is kept once,
+    at its first place; a text found in two packages has no single label and
+    is dropped.
+
+    The documents are sorted by file (path relative to the standard library)
+    and line, so the result is the same on every call; it depends on the
+    Python version, whose standard library it reads.
+
+    Parameters
+    ----------
+    packages : sequence of str, default=STDLIB_PACKAGES
+        Top-level packages of the standard library (folders with an
+        ``__init__.py`` in ``sysconfig.get_paths()["stdlib"]``), each one
+        class.  The default, :data:`STDLIB_PACKAGES`, is ``asyncio``,
+        ``email``, ``http``, ``importlib``, ``logging``, ``multiprocessing``,
+        ``unittest`` and ``xml``.
+    min_words : int, default=5
+        Docstrings of fewer words (separated by white space) are left out.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    bunch : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object (the layout of scikit-learn's
+        ``fetch_20newsgroups``) with the attributes:
+
+        data : list of str
+            The docstrings.
+        target : ndarray of str, shape (n_documents,)
+            The package of each docstring, e.g. ``"email"``.
+        target_names : list of str
+            The packages, sorted.
+        source : list of str
+            Where each docstring is: ``"module:qualname"``, e.g.
+            ``"email.message:Message.get_payload"``, or the module name
+            alone for a module's docstring.
+        DESCR : str
+            A description of the corpus, with the Python version read.
+    (data, target) : tuple
+        If ``return_X_y`` is True: the list of docstrings and the ndarray
+        of their packages.
+
+    Raises
+    ------
+    ValueError
+        If a name in ``packages`` is not a package of the standard library
+        (the message names it and lists the packages), if ``packages`` is
+        empty or names a package twice, or if ``min_words`` is below 1.
+    TypeError
+        If ``packages`` is a single string or holds something else than
+        strings, or ``min_words`` is not an integer.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skcoteach.datasets import load_stdlib_docstrings
+    >>> corpus = load_stdlib_docstrings(packages=["email", "logging"])
+    >>> corpus.target_names
+    ['email', 'logging']
+    >>> len(corpus.data) == len(corpus.target) == len(corpus.source)
+    True
+    >>> texts, labels = load_stdlib_docstrings(return_X_y=True)
+    >>> clf = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    >>> clf = clf.fit(texts, labels)
+    """
+    import sys
+
+    from sklearn.utils import Bunch
+
+    if isinstance(min_words, bool) or not isinstance(min_words, (int, np.integer)):
+        raise TypeError(f"min_words must be an integer; got {min_words!r}.")
+    if min_words < 1:
+        raise ValueError(f"min_words must be at least 1; got {min_words}.")
+    stdlib = sysconfig.get_paths()["stdlib"]
+    packages = check_packages(packages, stdlib_packages(stdlib))
+    texts, labels, sources = collect_docstrings(stdlib, packages, int(min_words))
+    if return_X_y:
+        return texts, labels
+    version = ".".join(map(str, sys.version_info[:3]))
+    descr = (
+        f"Docstrings of the Python {version} standard library ({stdlib}), packages "
+        f"{', '.join(sorted(packages))}: {len(texts)} documents of at least {min_words} "
+        "words, labelled by package, read with ast; test folders left out, repeated "
+        "texts kept once."
+    )
+    return Bunch(
+        data=texts,
+        target=labels,
+        target_names=sorted(packages),
+        source=sources,
+        DESCR=descr,
+    )

@@ -305,3 +305,173 @@ def test_shared_files_have_keras_layout():
     )
     assert x_train.shape == (60000, 28, 28) and y_test.shape == (10000,)
     assert np.bincount(y_train).tolist() == [6000] * 10
+
+
+# --------------------------------------------------------------------------
+# load_stdlib_docstrings
+# --------------------------------------------------------------------------
+from skcoteach import _stdlib_corpus  # noqa: E402
+from skcoteach.datasets import STDLIB_PACKAGES, load_stdlib_docstrings  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stdlib_corpus():
+    return load_stdlib_docstrings()
+
+
+def _write_source(root, relative, text):
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def fake_stdlib(tmp_path):
+    """A standard library of two packages, with test folders and repeated docstrings."""
+    _write_source(tmp_path, "alpha/__init__.py", '"""Alpha package docstring here."""\n')
+    _write_source(tmp_path, "alpha/core.py", (
+        '"""Core module of alpha."""\n'
+        "\n"
+        "class Outer:\n"
+        '    """The outer class."""\n'
+        "\n"
+        "    def method(self):\n"
+        '        """A method with an inner function."""\n'
+        "        def inner():\n"
+        '            """Inner function docstring words."""\n'
+        "        return inner\n"
+        "\n"
+        "    def other(self):\n"
+        '        """A method with an inner function."""\n'
+        "\n"
+        "if True:\n"
+        "    async def later():\n"
+        '        """Shared   text between packages."""\n'
+        "\n"
+        "def short():\n"
+        '    """Two words."""\n'
+        "\n"
+        "def undocumented():\n"
+        "    pass\n"
+    ))
+    _write_source(tmp_path, "alpha/sub/__init__.py", '"""Sub package of alpha."""\n')
+    _write_source(tmp_path, "alpha/test/__init__.py", '"""Tests of alpha, not documents."""\n')
+    _write_source(tmp_path, "alpha/tests/helper.py", '"""More tests of alpha here."""\n')
+    _write_source(tmp_path, "alpha/idle_test/x.py", '"""Yet more tests of alpha."""\n')
+    _write_source(tmp_path, "alpha/test_core.py", '"""A test module of alpha."""\n')
+    _write_source(tmp_path, "alpha/notes.txt", '"""Not a source file at all."""\n')
+    _write_source(tmp_path, "beta/__init__.py", (
+        '"""Beta: its docstring.\n\n    Indented second paragraph of it.\n    """\n'
+        "def f():\n"
+        '    """Shared text\n    between packages."""\n'
+    ))
+    _write_source(tmp_path, "test/__init__.py", '"""The test suite."""\n')
+    _write_source(tmp_path, "site-packages/pkg/__init__.py", '"""Installed."""\n')
+    _write_source(tmp_path, "single.py", '"""A module, not a package."""\n')
+    return tmp_path
+
+
+def test_stdlib_docstrings_of_a_fake_library(fake_stdlib):
+    texts, labels, sources = _stdlib_corpus.collect_docstrings(fake_stdlib, ["beta", "alpha"], 3)
+    # Sorted by file and line; tests, short texts and texts shared by two packages left out;
+    # a text repeated in one package kept at its first place; docstrings cleaned.
+    assert sources == [
+        "alpha",
+        "alpha.core",
+        "alpha.core:Outer",
+        "alpha.core:Outer.method",
+        "alpha.core:Outer.method.<locals>.inner",
+        "alpha.sub",
+        "beta",
+    ]
+    assert labels.tolist() == ["alpha"] * 6 + ["beta"]
+    assert texts[3] == "A method with an inner function."
+    assert texts[-1] == "Beta: its docstring.\n\nIndented second paragraph of it."
+    assert isinstance(labels, np.ndarray) and labels.dtype.kind == "U"
+    # With min_words=1 the two-word docstring is in, at its line.
+    _, _, sources = _stdlib_corpus.collect_docstrings(fake_stdlib, ["alpha"], 1)
+    assert sources[-2:] == ["alpha.core:short", "alpha.sub"]
+    # One package alone: the shared text has a single label again.
+    texts, _, sources = _stdlib_corpus.collect_docstrings(fake_stdlib, ["alpha"], 3)
+    assert "alpha.core:later" in sources and "Shared   text between packages." in texts
+
+
+def test_stdlib_packages_of_a_fake_library(fake_stdlib):
+    assert _stdlib_corpus.stdlib_packages(fake_stdlib) == ["alpha", "beta"]
+    with pytest.raises(ValueError, match="'single' is not a package"):
+        _stdlib_corpus.check_packages(["single"], _stdlib_corpus.stdlib_packages(fake_stdlib))
+
+
+def test_stdlib_docstrings_labels_sources_and_determinism(stdlib_corpus):
+    corpus = stdlib_corpus
+    assert corpus.target_names == sorted(STDLIB_PACKAGES)
+    assert len(corpus.data) == len(corpus.target) == len(corpus.source)
+    assert isinstance(corpus.target, np.ndarray) and corpus.target.dtype.kind == "U"
+    assert sorted(set(corpus.target.tolist())) == sorted(STDLIB_PACKAGES)
+    counts = np.unique(corpus.target, return_counts=True)[1]
+    assert counts.min() >= 50
+    for text, label, source in zip(corpus.data, corpus.target, corpus.source):
+        module = source.split(":")[0]
+        assert module.split(".")[0] == label
+        assert not {"test", "tests"} & set(module.split(".")), source
+        assert isinstance(text, str) and text == text.strip()
+    # No text twice (white space aside).  A source can repeat: a function defined
+    # in both branches of an ``if`` has one qualname and two docstrings.
+    assert len({" ".join(t.split()) for t in corpus.data}) == len(corpus.data)
+    again = load_stdlib_docstrings()
+    assert again.data == corpus.data and again.source == corpus.source
+    assert_array_equal(again.target, corpus.target)
+    texts, labels = load_stdlib_docstrings(return_X_y=True)
+    assert texts == corpus.data
+    assert_array_equal(labels, corpus.target)
+    assert "Python" in corpus.DESCR and str(len(corpus.data)) in corpus.DESCR
+
+
+def test_stdlib_docstrings_min_words_and_packages(stdlib_corpus):
+    assert min(len(t.split()) for t in stdlib_corpus.data) >= 5
+    longer = load_stdlib_docstrings(min_words=20)
+    assert min(len(t.split()) for t in longer.data) >= 20
+    assert 0 < len(longer.data) < len(stdlib_corpus.data)
+    every = load_stdlib_docstrings(min_words=1)
+    assert len(every.data) > len(stdlib_corpus.data)
+    assert min(len(t.split()) for t in every.data) < 5
+    two = load_stdlib_docstrings(packages=("logging", "email"))
+    assert two.target_names == ["email", "logging"]
+    in_corpus = np.isin(stdlib_corpus.target, ["email", "logging"])
+    assert two.source == [s for s, keep in zip(stdlib_corpus.source, in_corpus) if keep]
+
+
+def test_stdlib_docstrings_tfidf_logistic_regression(stdlib_corpus):
+    # Learnable, but not trivially: clearly above the 1 / 8 of chance, below perfect.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        stdlib_corpus.data, stdlib_corpus.target, test_size=0.3,
+        stratify=stdlib_corpus.target, random_state=0,
+    )
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(X_train, y_train)
+    assert 0.6 < model.score(X_test, y_test) < 0.99
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"packages": ["email", "nosuchpackage"]}, ValueError, "'nosuchpackage' is not a package"),
+        ({"packages": ["argparse"]}, ValueError, "'argparse' is not a package"),
+        ({"packages": ["test"]}, ValueError, "'test' is not a package"),
+        ({"packages": []}, ValueError, "at least one package"),
+        ({"packages": ["email", "xml", "email"]}, ValueError, r"\['email'\] given more than once"),
+        ({"packages": "email"}, TypeError, "not a single string"),
+        ({"packages": ["email", 3]}, TypeError, "must be strings"),
+        ({"packages": 3}, TypeError, "list of package names"),
+        ({"min_words": 0}, ValueError, "at least 1"),
+        ({"min_words": 2.5}, TypeError, "integer"),
+        ({"min_words": True}, TypeError, "integer"),
+    ],
+)
+def test_stdlib_docstrings_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        load_stdlib_docstrings(**kwargs)
