@@ -121,12 +121,21 @@ def estimate_noise_rate(y, pred_proba):
     """Estimate the share of wrong labels by confident learning.
 
     Counts the *confident joint* of Northcutt, Jiang and Chuang (2021): a
-    sample with given label ``i`` is counted as truly of class ``j`` when its
-    predicted probability of ``j`` reaches the threshold ``t_j``, the mean
-    probability of ``j`` over the samples labelled ``j`` (the most probable
-    such ``j`` if several qualify; samples with none are not counted).  The
-    rows of the counts are rescaled to the number of samples given each label
-    and the estimate is the off-diagonal share of the resulting joint.
+    sample with given label ``i`` is counted as truly of class ``j``, its
+    most probable class, when its predicted probability of ``j`` reaches the
+    threshold ``t_j``, the mean probability of ``j`` over the samples
+    labelled ``j``; samples whose most probable class is below its threshold
+    are not counted.  The rows of the counts are rescaled to the number of
+    samples given each label and the estimate is the off-diagonal share of
+    the resulting joint.
+
+    The paper counts a sample for the most probable class *among those that
+    reach their thresholds*.  The threshold of a class the model has not yet
+    learned to recognise, a rare class early in training, is near its prior:
+    about half the samples of the other classes reach it while that class is
+    far from their most probable one, and counting them inflates the
+    estimate.  Requiring the most probable class changes nothing where at
+    most one class reaches its threshold and it is the most probable.
 
     The probabilities should not come from a model that has memorised the
     given labels: out-of-sample (cross-validated) probabilities, or those of a
@@ -176,9 +185,8 @@ def estimate_noise_rate(y, pred_proba):
     thresholds = np.array(
         [pred_proba[y == j, j].mean() if counts[j] else np.inf for j in range(n_classes)]
     )
-    confident = pred_proba >= thresholds
-    guess = np.argmax(np.where(confident, pred_proba, -np.inf), axis=1)
-    counted = confident.any(axis=1)
+    guess = np.argmax(pred_proba, axis=1)
+    counted = pred_proba[np.arange(y.size), guess] >= thresholds[guess]
     joint = np.zeros((n_classes, n_classes))
     np.add.at(joint, (y[counted], guess[counted]), 1.0)
     row_sums = joint.sum(axis=1, keepdims=True)
