@@ -18,6 +18,7 @@ from ._params import callable_name, check_factory_arguments, routed
 __all__ = [
     "apply_warm_start",
     "build_model",
+    "ensemble_rule_options",
     "compile_ensemble",
     "feature_scaling",
     "make_optimizer",
@@ -230,6 +231,16 @@ def compile_ensemble(peers, estimator, *, sample=None, optimizer_state=None, **o
     return ensemble
 
 
+def ensemble_rule_options(estimator, rule_options):
+    """The rule's keyword arguments: the ``strategy__*`` options and the ``selection``.
+
+    ``selection="global"`` is the rules' default and is left out, so that the
+    ensemble's configuration is what it was before the parameter existed.
+    """
+    selection = getattr(estimator, "selection", "global")
+    return dict(rule_options) if selection == "global" else {**rule_options, "selection": selection}
+
+
 def build_model(estimator, X, rule_options, seed):
     """Build ``n_peers`` new peers for ``X`` (seeded by ``seed``) and compile them."""
     keras = import_keras()
@@ -252,7 +263,7 @@ def build_model(estimator, X, rule_options, seed):
         sample=sample,
         output_kind="logits" if kinds.pop() else "probabilities",
         n_samples=X.shape[0],
-        rule_options=rule_options,
+        rule_options=ensemble_rule_options(estimator, rule_options),
         record_proba=len(estimator.classes_) if estimator.tau == "auto" else 0,
     )
 
@@ -270,12 +281,13 @@ def apply_warm_start(estimator, n_samples, rule_options):
 
     See the ``warm_start`` parameter of
     :class:`~skcoteach.CoTeachingClassifier`: a changed ``n_peers``,
-    ``strategy`` or optimizer class raises ``ValueError``; new rule options,
-    optimizer arguments (the optimizer's state is kept) and
+    ``strategy`` or optimizer class raises ``ValueError``; new rule options
+    (``selection`` included), optimizer arguments (the optimizer's state is kept) and
     ``steps_per_execution`` apply; the per-sample statistics follow the size
     of the new training set.
     """
     model = estimator.model_
+    rule_options = ensemble_rule_options(estimator, rule_options)
     (old_class, old_config) = estimator._optimizer_config
     new_class, new_config = resolved_optimizer(estimator)
     for name, before, now in (

@@ -102,6 +102,21 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
           ``strategy__co_lambda`` (default 0.1).
 
         Options of the rule are routed as ``strategy__<name>``.
+    selection : {"global", "per_class"}, default="global"
+        Which samples a rule's small-loss selection compares.
+
+        - ``"global"``: the ``R(T)`` share of the whole mini-batch with the
+          smallest losses, as in the papers.  A class the networks fit worse
+          than the others, a rare class especially, loses more than its share
+          of samples, possibly all of them.
+        - ``"per_class"``: the ``R(T)`` share with the smallest losses within
+          every given label of the mini-batch, rounded so that the batch keeps
+          as many samples as ``"global"``; every class keeps its share.
+
+        Applies to every ``strategy`` and under ``tf.distribute`` (each
+        replica selects within its share of the batch).
+
+        .. versionadded:: 0.2
     optimizer : str, keras optimizer class or instance, default="adam"
         Optimizer of all peers (one optimizer over all their variables, which
         for per-parameter optimizers such as Adam equals one per peer).  Its
@@ -237,7 +252,8 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
     finite raise a ``ValueError`` naming the epoch.
 
     scikit-learn's ``check_estimator`` passes except for
-    ``check_sample_weight_equivalence_on_dense_data``, expected to fail: with
+    ``check_sample_weight_equivalence_on_dense_data`` and
+    ``check_sample_weight_equivalence_on_sparse_data``, expected to fail: with
     stochastic mini-batch training a weight of 2 cannot equal a repeated
     sample, which changes the number of steps and every shuffled batch (as
     for scikit-learn's SGD-trained estimators).  Here a weight of 0 equals
@@ -274,6 +290,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         "c": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_peers": [Interval(numbers.Integral, 2, None, closed="left")],
         "strategy": [StrOptions({"coteaching", "coteaching_plus", "jocor"})],
+        "selection": [StrOptions({"global", "per_class"})],
         "optimizer": [str, type, HasMethods(["apply", "get_config"])],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -297,6 +314,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         c=1.0,
         n_peers=2,
         strategy="coteaching",
+        selection="global",
         optimizer="adam",
         epochs=50,
         batch_size=128,
@@ -317,6 +335,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         self.c = c
         self.n_peers = n_peers
         self.strategy = strategy
+        self.selection = selection
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size

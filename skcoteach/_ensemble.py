@@ -207,7 +207,8 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
     rule : str, default="coteaching"
         Name of an update rule in :data:`skcoteach.rules.RULES`.
     rule_options : dict, default=None
-        Keyword arguments of the rule (e.g. ``co_lambda`` of ``"jocor"``).
+        Keyword arguments of the rule (e.g. ``co_lambda`` of ``"jocor"``, or
+        ``selection``).
     record_proba : int, default=0
         If > 0, the number of classes: also record, per training sample, the
         peers' mean class probabilities at its latest visit (computed before
@@ -390,6 +391,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             sample_weight,
             self.epoch,
             mean=_replicas.loss_mean(),
+            labels=y,  # for selection="per_class" (a rule option)
             **self.rule_options,
         )
         if self.losses:  # regularisation terms of the peers, once per step

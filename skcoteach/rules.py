@@ -11,7 +11,10 @@ the training loop does not change.  Every rule has the signature
 ``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``,
 plus ``mean``: how per-sample losses are averaged (:func:`weighted_mean`, or
 its replica version when a ``tf.distribute`` strategy splits the mini-batch
-over replicas; user guide, "One big fit on several devices").
+over replicas; user guide, "One big fit on several devices"), ``labels``
+(the batch's given labels) and ``selection``: ``"global"`` ranks the samples
+over the whole batch, as the papers do; ``"per_class"`` keeps the same share
+of every given label's samples (:mod:`skcoteach._selection`).
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
@@ -46,6 +49,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from ._params import did_you_mean
+from ._selection import select
 from .schedules import KEEP_TOLERANCE
 
 __all__ = [
@@ -190,7 +194,16 @@ def weighted_mean(losses, weights):
     return tf.math.divide_no_nan(total, tf.reduce_sum(weights, axis=-1))
 
 
-def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None, mean=weighted_mean):
+def coteaching(
+    losses,
+    log_probs,
+    keep_fraction,
+    sample_weight,
+    epoch=None,
+    mean=weighted_mean,
+    labels=None,
+    selection="global",
+):
     """Co-teaching's cross update.
 
     Parameters
@@ -211,6 +224,13 @@ def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None, mean
     mean : callable, default=weighted_mean
         ``mean(losses, weights)`` along the last axis: :func:`weighted_mean`,
         or its replica version under a ``tf.distribute`` strategy.
+    labels : int Tensor of shape (batch,), default=None
+        Given labels ``0 .. n_classes - 1``; needed by ``"per_class"``.
+    selection : {"global", "per_class"}, default="global"
+        ``"global"``: the ``n_keep`` smallest of the batch.  ``"per_class"``:
+        within every given label, its share ``R(T)`` of smallest, rounded so
+        that the batch keeps ``n_keep`` samples
+        (:func:`skcoteach._selection.class_quotas`).
 
     Returns
     -------
@@ -219,11 +239,17 @@ def coteaching(losses, log_probs, keep_fraction, sample_weight, epoch=None, mean
         get the gradient of its own loss only.
     """
     k = n_keep(tf.shape(losses)[1], keep_fraction)
-    return _cross_update(losses, tf.stop_gradient(peer_view(losses)), k, sample_weight, mean)
+    scores = tf.stop_gradient(peer_view(losses))
+    mask = select(scores, k, keep_fraction, labels, _n_classes(log_probs), selection)
+    return _cross_update(losses, mask, sample_weight, mean)
 
 
-def _cross_update(losses, scores, k, sample_weight, mean, candidates=None):
-    mask = smallest_mask(scores, k)
+def _n_classes(log_probs):
+    """Number of classes of ``log_probs`` (its last dimension), or None without it."""
+    return None if log_probs is None else int(log_probs.shape[-1])
+
+
+def _cross_update(losses, mask, sample_weight, mean, candidates=None):
     if candidates is not None:
         mask = mask * candidates[tf.newaxis, :]
     weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
@@ -248,14 +274,23 @@ def disagreement(log_probs):
 
 
 def coteaching_plus(
-    losses, log_probs, keep_fraction, sample_weight, epoch, init_epochs=0, mean=weighted_mean
+    losses,
+    log_probs,
+    keep_fraction,
+    sample_weight,
+    epoch,
+    init_epochs=0,
+    mean=weighted_mean,
+    labels=None,
+    selection="global",
 ):
     """Co-teaching+: the cross update restricted to disagreeing samples.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, mean
-        See :func:`coteaching`.
+    losses, log_probs, keep_fraction, sample_weight, mean, labels, selection
+        See :func:`coteaching`; ``"per_class"`` shares out the kept
+        disagreeing samples by the candidates of every label.
     epoch : int Tensor
         Current (0-based) epoch.
     init_epochs : int, default=0
@@ -275,7 +310,9 @@ def coteaching_plus(
     k = tf.minimum(n_keep(tf.maximum(n_candidates, 1), keep_fraction), n_candidates)
     # Non-candidates are ranked after every candidate.
     scores = tf.stop_gradient(peer_view(losses)) + (1.0 - candidates)[tf.newaxis, :] * 1e30
-    return _cross_update(losses, scores, k, sample_weight, mean, candidates)
+    n_classes = _n_classes(log_probs)
+    mask = select(scores, k, keep_fraction, labels, n_classes, selection, candidates)
+    return _cross_update(losses, mask, sample_weight, mean, candidates)
 
 
 def _check_init_epochs(value):
@@ -305,13 +342,21 @@ def symmetric_kl(log_probs):
 
 
 def jocor(
-    losses, log_probs, keep_fraction, sample_weight, epoch=None, co_lambda=0.1, mean=weighted_mean
+    losses,
+    log_probs,
+    keep_fraction,
+    sample_weight,
+    epoch=None,
+    co_lambda=0.1,
+    mean=weighted_mean,
+    labels=None,
+    selection="global",
 ):
     """JoCoR: joint loss with co-regularisation, small-loss selection, joint update.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, epoch, mean
+    losses, log_probs, keep_fraction, sample_weight, epoch, mean, labels, selection
         See :func:`coteaching`.
     co_lambda : float, default=0.1
         Weight ``lambda`` of the agreement (symmetric KL) term, in [0, 1].
@@ -329,7 +374,8 @@ def jocor(
     joint = (1.0 - co_lambda) * (2.0 / n_peers) * tf.reduce_sum(losses, axis=0)
     joint = joint + co_lambda * (2.0 / (n_peers * (n_peers - 1))) * symmetric_kl(log_probs)
     k = n_keep(tf.shape(losses)[1], keep_fraction)
-    mask = smallest_mask(tf.stop_gradient(joint)[tf.newaxis, :], k)  # (1, batch)
+    scores = tf.stop_gradient(joint)[tf.newaxis, :]
+    mask = select(scores, k, keep_fraction, labels, log_probs.shape[-1], selection)  # (1, batch)
     weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
     total = mean(joint[tf.newaxis, :], weights)[0]
     peer_losses = mean(losses, weights)
@@ -351,7 +397,16 @@ _OPTION_CHECKS = {
 }
 
 #: The arguments every rule receives from the training step (not options).
-_STEP_ARGUMENTS = ("losses", "log_probs", "keep_fraction", "sample_weight", "epoch", "mean")
+_STEP_ARGUMENTS = (
+    "losses",
+    "log_probs",
+    "keep_fraction",
+    "sample_weight",
+    "epoch",
+    "mean",
+    "labels",
+    "selection",
+)
 
 
 def check_options(rule, options):
