@@ -256,6 +256,7 @@ def run_one(
     tau_factor=1.0,
     shuffle="true",
     dataset="mnist",
+    selection="global",
 ):
     """Train one method on one noise setting; write and return the record."""
     import keras
@@ -307,6 +308,8 @@ def run_one(
         model.fit(data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     else:
         extra = {} if method == "coteaching" else {"strategy": method}
+        if selection != "global":
+            extra["selection"] = selection
         if method == "jocor":
             extra["strategy__co_lambda"] = co_lambda
         clf = CoTeachingClassifier(
@@ -340,6 +343,7 @@ def run_one(
         "n_keep": n_keep,
         "tau_factor": tau_factor,
         "shuffle": shuffle,
+        "selection": selection,
         "dataset": dataset,
         "co_lambda": co_lambda if method == "jocor" else None,
         "actual_noise_rate": info.actual_noise_rate,
@@ -358,6 +362,8 @@ def run_one(
         variant += f"_tau{tau_factor:g}x"
     if shuffle != "true":
         variant += f"_{shuffle}order"
+    if selection != "global":
+        variant += f"_{selection}"
     prefix = "" if dataset == "mnist" else "fmnist_"
     path = results_dir / f"{prefix}{setting}_{method}{variant}_seed{seed}_ep{epochs}.json"
     path.write_text(json.dumps(result, indent=1))
@@ -579,6 +585,13 @@ def main(argv=None):
         help="with --tau true: tau = this factor x the noise rate (halved for asymmetric), "
         "to measure over- and under-estimated forget rates (default 1)",
     )
+    run.add_argument(
+        "--selection",
+        choices=["global", "per_class"],
+        default="global",
+        help="the estimator's selection: small-loss samples of the whole batch (global, the "
+        "default) or of each noisy-label class (per_class)",
+    )
     rep = sub.add_parser("report", help="table and plots of the recorded runs")
     order = sub.add_parser(
         "compare-order", help="runs recorded with both training orders (--shuffle), side by side"
@@ -615,6 +628,7 @@ def main(argv=None):
                     args.tau_factor,
                     args.shuffle,
                     args.dataset,
+                    args.selection,
                 )
 
 
