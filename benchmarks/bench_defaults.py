@@ -296,6 +296,20 @@ def _label(record):
     return record["method"] if order is None else f"{record['method']} ({order})"
 
 
+
+def mean_std_row(by_label, labels):
+    """Table cells ``"mean ± std"`` of each label's accuracies (``-`` if absent), the best in bold."""
+    means = {k: np.mean(v) for k, v in by_label.items()}
+    best = max(means.values())
+    row = []
+    for label in labels:
+        if label not in by_label:
+            row.append("-")
+            continue
+        text = f"{means[label]:.1f} ± {np.std(by_label[label]):.1f}"
+        row.append(f"**{text}**" if means[label] == best else text)
+    return row
+
 def report(results, plot=None):
     """Table of the mean clean test accuracy over seeds, per cell and method; the targets; a plot."""
     path = results / "runs.jsonl"
@@ -313,15 +327,7 @@ def report(results, plot=None):
         "|---|---|" + "---|" * len(labels),
     ]
     for (dataset, noise), by_label in sorted(cells.items(), key=_cell_order):
-        means = {k: np.mean(v) for k, v in by_label.items()}
-        best = max(means.values())
-        row = []
-        for label in labels:
-            if label not in by_label:
-                row.append("-")
-                continue
-            text = f"{means[label]:.1f} ± {np.std(by_label[label]):.1f}"
-            row.append(f"**{text}**" if means[label] == best else text)
+        row = mean_std_row(by_label, labels)
         n_seeds = max(len(v) for v in by_label.values())
         lines.append(f"| {dataset} | {noise} ({n_seeds} seeds) | " + " | ".join(row) + " |")
     table = "\n".join(lines)

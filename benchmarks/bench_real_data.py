@@ -88,7 +88,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_defaults import noisy_split, recorded  # noqa: E402
+from bench_defaults import mean_std_row, noisy_split, recorded  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results" / "real_data"
 DATASETS = ("stdlib_docs", "birds", "mpls_stops")
@@ -500,15 +500,8 @@ def accuracy_table(cells, labels):
         "|---|---|" + "---|" * len(labels),
     ]
     for (dataset, rate), by_label in cells.items():
-        means = {k: np.mean([r["accuracy"] for r in v]) for k, v in by_label.items()}
-        best = max(means.values())
-        row = []
-        for label in labels:
-            if label not in by_label:
-                row.append("-")
-                continue
-            text = f"{means[label]:.1f} ± {np.std([r['accuracy'] for r in by_label[label]]):.1f}"
-            row.append(f"**{text}**" if means[label] == best else text)
+        accuracies = {k: [r["accuracy"] for r in v] for k, v in by_label.items()}
+        row = mean_std_row(accuracies, labels)
         n_seeds = max(len(v) for v in by_label.values())
         n_train = by_label[next(iter(by_label))][0]["n_train"]
         lines.append(
