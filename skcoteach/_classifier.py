@@ -378,7 +378,10 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             The fitted estimator.
         """
         reset = not (self.warm_start and hasattr(self, "model_"))
-        return self._fit(X, y, sample_weight, validation_data, self.epochs, reset, None)
+        return self._fit(
+            X, y, sample_weight=sample_weight, validation_data=validation_data,
+            epochs=self.epochs, reset=reset,
+        )
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the peers for one epoch, continuing the forget schedule.
@@ -402,9 +405,12 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         first = not hasattr(self, "model_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, sample_weight, None, 1, first, classes if first else None)
+        return self._fit(
+            X, y, sample_weight=sample_weight, epochs=1, reset=first,
+            classes=classes if first else None,
+        )
 
-    def _fit(self, X, y, sample_weight, validation_data, epochs, reset, classes):
+    def _fit(self, X, y, *, sample_weight=None, validation_data=None, epochs, reset, classes=None):
         # A failed call leaves the estimator as it was: fitted with its previous
         # model (weights and optimizer state included), or unfitted.
         before = dict(vars(self))
@@ -414,7 +420,10 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
 
             saved = snapshot(self.model_)
         try:
-            return self._fit_steps(X, y, sample_weight, validation_data, epochs, reset, classes)
+            return self._fit_steps(
+                X, y, sample_weight=sample_weight, validation_data=validation_data,
+                epochs=epochs, reset=reset, classes=classes,
+            )
         except BaseException:
             if saved is not None:
                 restore(before["model_"], saved)
@@ -422,19 +431,20 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             vars(self).update(before)
             raise
 
-    def _fit_steps(self, X, y, sample_weight, validation_data, epochs, reset, classes):
-        X, y_enc, weights, val, shuffle_seed = self._prepare_fit(
-            X, y, sample_weight, validation_data, reset, classes
+    def _fit_steps(self, X, y, *, sample_weight, validation_data, epochs, reset, classes):
+        prepared = self._prepare_fit(
+            X, y, sample_weight=sample_weight, validation_data=validation_data,
+            reset=reset, classes=classes,
         )
         from . import _training  # imports TensorFlow: after the checks of the input
 
-        history, scheduler, earlier = _training.train(
-            self, X, y_enc, weights, val, epochs, shuffle_seed
-        )
+        history, scheduler, earlier = _training.train(self, prepared, epochs)
         _training.record(self, history, scheduler, earlier)
         return self
 
-    def _prepare_fit(self, X, y, sample_weight, validation_data, reset, classes):
+    def _prepare_fit(
+        self, X, y, *, sample_weight=None, validation_data=None, reset=True, classes=None
+    ):
         """Validate everything and build (or warm-start) the peers; the data to train on.
 
         Also used by :mod:`skcoteach.model_selection`, which trains the
@@ -442,7 +452,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
 
         Returns
         -------
-        X, y_enc, weights, val, shuffle_seed
+        skcoteach._validation.PreparedFit
             The training arrays, the validation arrays (or None) and the seed of
             the training order.
         """
@@ -467,7 +477,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             self._optimizer_config = _build.resolved_optimizer(self)
         else:
             _build.apply_warm_start(self, X.shape[0], rule_options)
-        return X, y_enc, weights, val, shuffle_seed
+        return _validation.PreparedFit(X, y_enc, weights, val, shuffle_seed)
 
     def _check_params(self):
         """Check the constructor's parameters and the routed names (without TensorFlow)."""

@@ -19,6 +19,7 @@ Imported lazily (it imports TensorFlow).
 """
 
 import types
+from dataclasses import dataclass
 
 import keras
 import scipy.sparse as sp
@@ -141,6 +142,62 @@ def _diverged(estimator, history_logs, learning_rate):
     return divergence_error(*found, learning_rate)
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One estimator's part of a joint fit.
+
+    Attributes
+    ----------
+    position : int
+        Index of the estimator in :func:`fit_together`'s list.
+    estimator : CoTeachingClassifier
+        Prepared: its ``model_`` is built.
+    arrays : tuple
+        ``(x, y, weights, order)`` tensors its batches are gathered from.
+    scheduler : ForgetRateScheduler
+        Its forget rates.
+    order : OrderScheduler
+        Its training order.
+    stream : tf.data.Dataset
+        Its batches of positions.
+    n_batches : int
+        Mini-batches per epoch.
+    """
+
+    position: int
+    estimator: object
+    arrays: tuple
+    scheduler: ForgetRateScheduler
+    order: OrderScheduler
+    stream: object
+    n_batches: int
+
+
+def _job(position, estimator, prepared, converted):
+    """The :class:`_Job` of a prepared estimator; its arrays are converted once per buffer."""
+    ensemble = estimator.model_
+    estimator.callbacks_ = []
+    scheduler = ForgetRateScheduler(float(estimator.tau), estimator.Tk, estimator.c)
+    scheduler.set_model(ensemble)
+    n = prepared.X.shape[0]
+    order = OrderScheduler(estimator._order_of_epochs(n, prepared.shuffle_seed))
+    order.set_model(ensemble)
+    ensemble.set_training_arrays(
+        _as_tensor(prepared.X, converted), prepared.y_enc, prepared.weights
+    )
+    arrays = ensemble._training_arrays  # (x, y, weights, order)
+    ensemble.set_training_arrays()  # held by the joint model during its fit
+    return _Job(
+        position,
+        estimator,
+        arrays,
+        scheduler,
+        order,
+        estimator._batch_positions(n),
+        n_batches(n, estimator.batch_size),
+    )
+
+
 def fit_together(estimators, datasets):
     """Fit every estimator on its data as its own ``fit(X, y)`` would, in one Keras fit.
 
@@ -162,51 +219,41 @@ def fit_together(estimators, datasets):
         parameter or data error, or divergence), else None: it is fitted.
     """
     errors = [None] * len(estimators)
-    jobs = []  # (position, estimator, arrays, scheduler, stream)
+    jobs = []
     converted = {}
     for i, (est, (X, y)) in enumerate(zip(estimators, datasets)):
         try:
-            X, y_enc, weights, _, shuffle_seed = est._prepare_fit(X, y, None, None, True, None)
+            prepared = est._prepare_fit(X, y)
         except Exception as exc:  # what the job's own fit would raise
             errors[i] = exc
             continue
-        ensemble = est.model_
-        est.callbacks_ = []
-        scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
-        scheduler.set_model(ensemble)
-        n = X.shape[0]
-        order = OrderScheduler(est._order_of_epochs(n, shuffle_seed))
-        order.set_model(ensemble)
-        ensemble.set_training_arrays(_as_tensor(X, converted), y_enc, weights)
-        arrays = ensemble._training_arrays  # (x, y, weights, order)
-        ensemble.set_training_arrays()  # held by the joint model during its fit
-        stream = est._batch_positions(n)
-        jobs.append((i, est, arrays, [scheduler, order], stream, n_batches(n, est.batch_size)))
+        jobs.append(_job(i, est, prepared, converted))
     if not jobs:
         return errors
-    first = jobs[0][1]
-    if len({job[5] for job in jobs}) != 1 or len({job[1].epochs for job in jobs}) != 1:
+    first = jobs[0].estimator
+    if len({job.n_batches for job in jobs}) != 1 or len({job.estimator.epochs for job in jobs}) != 1:
         raise ValueError("Jobs trained together need the same epochs and batches per epoch.")
 
-    joint = JointEnsembles([est.model_ for _, est, *_ in jobs])
+    joint = JointEnsembles([job.estimator.model_ for job in jobs])
     _build.set_optimizer(joint, first)
-    joint.set_training_arrays([job[2] for job in jobs])
-    streams = tf.data.Dataset.zip(tuple(job[4] for job in jobs))
+    joint.set_training_arrays([job.arrays for job in jobs])
+    streams = tf.data.Dataset.zip(tuple(job.stream for job in jobs))
     try:
         with quiet_retracing(), counted_fit():
             history = joint.fit(
                 streams,
                 epochs=first.epochs,
-                callbacks=[_Schedules([s for job in jobs for s in job[3]])],
+                callbacks=[_Schedules([s for job in jobs for s in (job.scheduler, job.order)])],
                 shuffle=False,
                 verbose=0,
             )
     finally:
         joint.set_training_arrays()
-    for j, (i, est, _, (scheduler, _), _, _) in enumerate(jobs):
+    for j, job in enumerate(jobs):
         prefix = f"{j}:"
         logs = {k[len(prefix) :]: v for k, v in history.history.items() if k.startswith(prefix)}
-        errors[i] = _diverged(est, logs, joint.optimizer.learning_rate)
-        if errors[i] is None:
-            record(est, types.SimpleNamespace(epoch=history.epoch, history=logs), scheduler)
+        errors[job.position] = _diverged(job.estimator, logs, joint.optimizer.learning_rate)
+        if errors[job.position] is None:
+            fitted = types.SimpleNamespace(epoch=history.epoch, history=logs)
+            record(job.estimator, fitted, job.scheduler)
     return errors

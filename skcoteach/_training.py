@@ -383,8 +383,12 @@ def restore(ensemble, saved):
         variable.assign(value)
 
 
-def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
+def train(estimator, prepared, epochs):
     """Run Keras's training loop on the estimator's ``model_`` for ``epochs`` epochs.
+
+    ``prepared`` is the :class:`~skcoteach._validation.PreparedFit` of
+    ``estimator._prepare_fit``: the training and validation arrays and the
+    seed of the training order.
 
     On a warm start the peers and the optimizer (Adam's moments) go on.  The
     training and validation steps gather their batches from the arrays by
@@ -405,6 +409,8 @@ def train(estimator, X, y_enc, weights, val, epochs, shuffle_seed):
     from ._resume import ResumeState, backup_dir
 
     est, model = estimator, estimator.model_
+    X, y_enc, weights, val = prepared.X, prepared.y_enc, prepared.weights, prepared.validation
+    shuffle_seed = prepared.shuffle_seed
     est.callbacks_ = [copy.deepcopy(cb) for cb in (est.callbacks or [])]
     if est.tau == "auto":
         scheduler = ForgetRateScheduler(

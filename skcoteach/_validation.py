@@ -7,6 +7,8 @@ here changes the caller's arrays: every function returns new arrays (or
 views that are never written to).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import compute_sample_weight
@@ -16,6 +18,7 @@ from sklearn.utils.validation import validate_data
 from ._compat import check_sample_weight
 
 __all__ = [
+    "PreparedFit",
     "as_float32",
     "check_sample_shape",
     "check_validation_data",
@@ -37,6 +40,31 @@ _ARRAY_OPTIONS = dict(
     accept_sparse="csr",
     accept_large_sparse=True,
 )
+
+@dataclass(frozen=True)
+class PreparedFit:
+    """What a fit trains on, once its input is checked and its peers are built.
+
+    Attributes
+    ----------
+    X : ndarray or scipy.sparse CSR matrix of shape (n_samples, ...)
+        The training samples, float32 (``validation_split`` held out).
+    y_enc : ndarray of shape (n_samples,)
+        Their labels as int32 positions in ``classes_``.
+    weights : ndarray of shape (n_samples,)
+        Sample weights times class weights, float32.
+    validation : tuple or None
+        ``(X_val, y_val, w_val)``, checked and encoded, or None.
+    shuffle_seed : int
+        Seed of the training order.
+    """
+
+    X: object
+    y_enc: np.ndarray
+    weights: np.ndarray
+    validation: tuple | None
+    shuffle_seed: int
+
 
 #: The largest finite float32: training runs in float32.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -165,7 +165,7 @@ def _memory_cap(jobs):
     for _, _, classifier, X, y in jobs:
         probe = clone(classifier)
         try:
-            probe._prepare_fit(X, y, None, None, True, None)
+            probe._prepare_fit(X, y)
             break
         except Exception:
             continue
