@@ -22,6 +22,7 @@ from . import _validation
 from ._compat import HasMethods, Interval, StrOptions, import_keras, validate_params
 from ._params import RoutedParamsMixin, check_names, routed
 from ._persistence import KerasPickleMixin
+from ._rule_registry import REGISTRY, check_options
 
 __all__ = ["CoTeachingClassifier"]
 
@@ -289,7 +290,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         "Tk": [Interval(numbers.Real, 1, None, closed="left")],
         "c": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_peers": [Interval(numbers.Integral, 2, None, closed="left")],
-        "strategy": [StrOptions({"coteaching", "coteaching_plus", "jocor"})],
+        "strategy": [StrOptions(set(REGISTRY))],
         "selection": [StrOptions({"global", "per_class"})],
         "optimizer": [str, type, HasMethods(["apply", "get_config"])],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -459,7 +460,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         from . import _build
 
         # Parameters and data first: a bad input is reported before TensorFlow loads.
-        self._check_params()
+        rule_options = self._check_params()
         X, y, y_enc, weights, classes = _validation.training_data(
             self, X, y, sample_weight, reset, classes
         )
@@ -470,7 +471,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         if reset:
             self._start_new_fit(X, classes)
         val = self._check_validation_data(validation_data)
-        rule_options = self._rule_options()
+        import_keras()  # Keras's backend, or a clear ImportError
         if reset:
             self.model_ = _build.build_model(self, X, rule_options, build_seed)
             self.peers_ = self.model_.peers
@@ -480,15 +481,9 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         return _validation.PreparedFit(X, y_enc, weights, val, shuffle_seed)
 
     def _check_params(self):
-        """Check the constructor's parameters and the routed names (without TensorFlow)."""
+        """Check the parameters, routed names and rule options; the options (no TensorFlow)."""
         validate_params(self)  # the constructor's (routed ones have no constraint)
         check_names(type(self).__name__, self._routed_params, self._get_param_names())
-
-    def _rule_options(self):
-        """Load Keras's backend (or raise a clear ImportError); the checked options of the rule."""
-        import_keras()
-        from .rules import check_options
-
         return check_options(self.strategy, routed(self._routed_params, "strategy__"))
 
     def _seeds(self, reset):
@@ -534,9 +529,9 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         return functools.partial(epoch_order, n, seed, once=shuffle == "once")
 
     def _training_order(self):
-        """``shuffle`` with ``"auto"`` resolved: ``"once"`` for Co-teaching, else ``True``."""
+        """``shuffle`` with ``"auto"`` resolved: the rule's ``default_order`` in the registry."""
         if isinstance(self.shuffle, str) and self.shuffle == "auto":
-            return "once" if self.strategy == "coteaching" else True
+            return REGISTRY[self.strategy].default_order
         return self.shuffle
 
     def _check_validation_data(self, validation_data):

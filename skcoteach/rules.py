@@ -6,7 +6,8 @@ from one forward pass of every peer, the log-probabilities ``log_probs`` of shap
 shape ``(n_peers, batch)``, and hands them to an *update rule*.  A rule returns
 an :class:`Update`: the total loss to minimise (its gradient trains every
 peer), each peer's loss for the logs, and the mask of the samples each peer was
-trained on.  A new rule is a new function here plus a name in :data:`RULES`;
+trained on.  A new rule is a new function here plus its entry in
+:data:`skcoteach._rule_registry.REGISTRY` (its options and training order);
 the training loop does not change.  Every rule has the signature
 ``rule(losses, log_probs, keep_fraction, sample_weight, epoch, **options)``,
 plus ``mean``: how per-sample losses are averaged (:func:`weighted_mean`, or
@@ -42,13 +43,11 @@ All functions are pure: they read their arguments only, change no state and can
 be called eagerly (as the unit tests do) or inside a ``tf.function``.
 """
 
-import inspect
-import numbers
 from typing import NamedTuple
 
 import tensorflow as tf
 
-from ._params import did_you_mean
+from ._rule_registry import REGISTRY, check_options
 from ._selection import select
 from .schedules import KEEP_TOLERANCE
 
@@ -315,11 +314,6 @@ def coteaching_plus(
     return _cross_update(losses, mask, sample_weight, mean, candidates)
 
 
-def _check_init_epochs(value):
-    if not (isinstance(value, numbers.Integral) and value >= 0):
-        raise ValueError(f"strategy__init_epochs must be an int >= 0, got {value!r}.")
-
-
 def symmetric_kl(log_probs):
     """Sum over ordered pairs of peers of ``KL(p_a || p_b)``, per sample.
 
@@ -382,19 +376,9 @@ def jocor(
     return Update(total, peer_losses, tf.tile(mask, [n_peers, 1]))
 
 
-def _check_co_lambda(value):
-    if not (isinstance(value, numbers.Real) and 0 <= value <= 1):
-        raise ValueError(f"strategy__co_lambda must be in [0, 1], got {value!r}.")
-
-
-#: Update rules by name, as accepted by ``CoTeachingClassifier(strategy=...)``.
-RULES = {"coteaching": coteaching, "coteaching_plus": coteaching_plus, "jocor": jocor}
-
-#: Checks of the rules' options, by rule and option name.
-_OPTION_CHECKS = {
-    "coteaching_plus": {"init_epochs": _check_init_epochs},
-    "jocor": {"co_lambda": _check_co_lambda},
-}
+#: Update rules by name, as accepted by ``CoTeachingClassifier(strategy=...)``:
+#: the names of :data:`skcoteach._rule_registry.REGISTRY`, with their functions.
+RULES = {name: globals()[spec.function] for name, spec in REGISTRY.items()}
 
 #: The arguments every rule receives from the training step (not options).
 _STEP_ARGUMENTS = (
@@ -407,36 +391,3 @@ _STEP_ARGUMENTS = (
     "labels",
     "selection",
 )
-
-
-def check_options(rule, options):
-    """Check the options of an update rule before training.
-
-    Parameters
-    ----------
-    rule : str
-        Name of the rule in :data:`RULES`.
-    options : dict
-        Its options, as routed by ``strategy__<name>`` (without the prefix).
-
-    Returns
-    -------
-    dict
-        A copy of ``options``.
-
-    Raises
-    ------
-    ValueError
-        For an option the rule does not take (with the closest valid name) or
-        a value out of its range.
-    """
-    accepted = [p for p in inspect.signature(RULES[rule]).parameters if p not in _STEP_ARGUMENTS]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"strategy__{unknown[0]} is not an option of strategy={rule!r}; its options "
-            f"are {accepted or 'none'}.{did_you_mean(unknown[0], accepted, 'strategy__')}"
-        )
-    for name, value in options.items():
-        _OPTION_CHECKS.get(rule, {}).get(name, lambda v: None)(value)
-    return dict(options)

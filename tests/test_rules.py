@@ -1,5 +1,7 @@
 """The update rule on crafted batches: who is trained on what."""
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -264,3 +266,17 @@ def test_jocor_lambda_zero_is_mean_cross_entropy():
     total, _, mask = rules.jocor(losses, log_probs, 1.0, tf.ones(4), co_lambda=0.0)
     np.testing.assert_allclose(total, tf.reduce_sum(losses) / 4, rtol=1e-6)
     assert mask.numpy().sum() == 8
+
+
+def test_the_registry_declares_each_rules_options_and_orders():
+    from skcoteach import CoTeachingClassifier
+    from skcoteach._rule_registry import REGISTRY
+
+    assert set(rules.RULES) == set(REGISTRY)
+    for name, spec in REGISTRY.items():
+        signature = inspect.signature(rules.RULES[name]).parameters
+        options = [p for p in signature if p not in rules._STEP_ARGUMENTS]
+        assert sorted(options) == sorted(spec.options), name
+        clf = CoTeachingClassifier(strategy=name)
+        assert clf._training_order() == spec.default_order
+    assert CoTeachingClassifier(strategy="jocor", shuffle=False)._training_order() is False
