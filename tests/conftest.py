@@ -36,3 +36,26 @@ def blobs():
     y = np.repeat([0, 1, 2], 50)
     X = centers[y] + rng.normal(size=(150, 2))
     return X, y
+
+
+def fit_together_and_alone(estimators, data):
+    """Fit ``estimators`` jointly (the grouped search's path), each equal to its own fit.
+
+    Returns the pairs ``(together, alone)`` after checking that every joint fit
+    succeeded and that its peers' weights equal those of a separate fit of a
+    clone on the same data within 1e-5, and its ``sample_kept_`` too.
+    """
+    from sklearn.base import clone
+
+    from skcoteach._joint import fit_together
+
+    assert fit_together(estimators, data) == [None] * len(estimators)
+    pairs = []
+    for together, (X_fit, y_fit) in zip(estimators, data):
+        alone = clone(together).fit(X_fit, y_fit)
+        for a, b in zip(together.peers_, alone.peers_):
+            for wa, wb in zip(a.get_weights(), b.get_weights()):
+                np.testing.assert_allclose(wa, wb, atol=1e-5)
+        np.testing.assert_allclose(together.sample_kept_, alone.sample_kept_)
+        pairs.append((together, alone))
+    return pairs

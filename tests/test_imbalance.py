@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
 tf = pytest.importorskip("tensorflow")
@@ -13,7 +12,7 @@ from skcoteach import CoTeachingClassifier, rules  # noqa: E402
 from skcoteach._selection import class_quotas, smallest_mask_per_class  # noqa: E402
 from skcoteach.schedules import n_kept  # noqa: E402
 
-from .conftest import tiny_mlp  # noqa: E402
+from .conftest import fit_together_and_alone, tiny_mlp  # noqa: E402
 
 
 def reference_quotas(counts, fraction, total):
@@ -188,8 +187,6 @@ def test_pickle_and_warm_start_keep_the_selection(digits):
 def test_grouped_search_equals_separate_fits_per_class():
     from sklearn.datasets import load_digits
 
-    from skcoteach._joint import fit_together
-
     X, y = load_digits(return_X_y=True)
     X, y = (X[:240] / 16.0).astype(np.float32), y[:240]
     common = dict(epochs=2, batch_size=32, random_state=0, selection="per_class")
@@ -199,13 +196,7 @@ def test_grouped_search_equals_separate_fits_per_class():
         CoTeachingClassifier(tiny_mlp, tau=0.4, strategy="coteaching_plus", **common),
     ]
     data = [(X[40:], y[40:])] * len(estimators)
-    assert fit_together(estimators, data) == [None] * len(estimators)
-    for together, (X_fit, y_fit) in zip(estimators, data):
-        alone = clone(together).fit(X_fit, y_fit)
-        for a, b in zip(together.peers_, alone.peers_):
-            for wa, wb in zip(a.get_weights(), b.get_weights()):
-                np.testing.assert_allclose(wa, wb, atol=1e-5)
-        np.testing.assert_allclose(together.sample_kept_, alone.sample_kept_)
+    fit_together_and_alone(estimators, data)
 
 
 def _binary_95_5(seed):
