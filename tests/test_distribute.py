@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains under MirroredStrategy on two logical devices
+
 SCRIPT = textwrap.dedent(
     """
     import json, pickle

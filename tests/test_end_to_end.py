@@ -1,7 +1,11 @@
 """On noisy digits, Co-teaching beats standard training of the same network."""
 
+import pytest
+
 from skcoteach import CoTeachingClassifier
 from skcoteach.demo import run
+
+pytestmark = pytest.mark.slow  # trains long enough to compare accuracies
 
 # Measured with ``skcoteach.demo.run(0.4, 100, seed)`` for seeds 0-4 on this
 # project's CI machine (2 CPU cores): standard / Co-teaching clean test accuracy

@@ -17,7 +17,10 @@ import pytest
 from skcoteach import CoTeachingClassifier
 from skcoteach._resume import STATE_FILE
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL"),
+    pytest.mark.slow,  # kills and resumes fits in subprocesses
+]
 
 SCRIPT = textwrap.dedent(
     """

@@ -27,6 +27,8 @@ from skcoteach.parallel import TF_THREAD_VARS, set_tensorflow_threads
 
 from .conftest import tiny_mlp
 
+pytestmark = pytest.mark.slow  # starts Dask and Ray clusters and worker processes
+
 FAST = dict(epochs=2, batch_size=64, optimizer__learning_rate=0.01, random_state=0)
 GRID = {"coteachingclassifier__tau": [0.1, 0.4], "coteachingclassifier__Tk": [1, 5]}
 N_WORKERS = 2
