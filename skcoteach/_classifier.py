@@ -142,15 +142,10 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
           ``"coteaching_plus"``.
 
         The permutations are seeded by ``random_state``; they never depend
-        on TensorFlow's global seed.  On MNIST and Fashion-MNIST, ``"once"``
-        kept Co-teaching 1.6-8.5 points more accurate at the end of a long
-        training (in every setting and seed measured: the wrong labels stop
-        slipping into the updates); on small tables it was about 0.5 points
-        behind on average (up to 1.6 on synthetic tables with overlapping
-        classes), and JoCoR and Co-teaching+ lost 0.7-1.7 points with it,
-        hence ``"auto"``.  Prefer ``True`` on a small table or with a
-        ``tau`` well above the noise rate.  See the user guide, "shuffle:
-        the training order".
+        on TensorFlow's global seed.  Each rule's ``"auto"`` order is the
+        one it measured best with on MNIST; prefer ``True`` on a small table
+        or with a ``tau`` well above the noise rate.  The measurements are in
+        the user guide, "shuffle: the training order".
     from_logits : bool or "auto", default="auto"
         Whether the peers output logits rather than probabilities.  "auto"
         reads the activation of the output layer (``softmax`` / ``sigmoid``:
