@@ -685,7 +685,7 @@ def test_label_precision_errors():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from skcoteach._instance_noise import (  # noqa: E402
+from skcoteach.noise._instance import (  # noqa: E402
     _flip_rate_loc,
     _flip_rates,
     _instance_probabilities,

@@ -1,44 +1,15 @@
-"""Synthetic label noise for benchmarking learning with noisy labels.
+"""Label noise generation: :func:`make_label_noise` and its description :class:`NoiseInfo`."""
 
-Class-conditional noise is described by a *transition matrix* ``T`` of shape
-``(n_classes, n_classes)``: ``T[i, j]`` is the probability that a sample whose
-true class is ``classes[i]`` is given the label ``classes[j]``.  Every row sums
-to one.  Three standard noise models are provided:
 
-* **symmetric** -- a label is replaced with probability ``noise_rate`` by one
-  of the *other* classes, chosen uniformly (Han et al., 2018 [1]_);
-* **pair** -- a label is replaced with probability ``noise_rate`` by the next
-  class, the last class wrapping to the first (Han et al., 2018);
-* **asymmetric** -- only the classes of a ``{source: target}`` mapping are
-  flipped, e.g. the MNIST mapping 2->7, 3->8, 5<->6, 7->1 (Patrini et al.,
-  2017 [2]_), used by Co-teaching+ and JoCoR.
-
-**Instance-dependent** noise (``kind='instance'``, Xia et al., 2020 [3]_)
-gives every sample its own label distribution, which depends on its features
-``X``: the instance-dependent ("IDN", "PTD") noise of the recent benchmarks.
-
-This module only depends on NumPy, SciPy and scikit-learn.
-
-References
-----------
-.. [1] B. Han, Q. Yao, X. Yu, G. Niu, M. Xu, W. Hu, I. Tsang and M. Sugiyama,
-   "Co-teaching: Robust training of deep neural networks with extremely noisy
-   labels", NeurIPS 2018.
-.. [2] G. Patrini, A. Rozza, A. K. Menon, R. Nock and L. Qu, "Making deep
-   neural networks robust to label noise: a loss correction approach",
-   CVPR 2017.
-.. [3] X. Xia, T. Liu, B. Han, N. Wang, M. Gong, H. Liu, G. Niu, D. Tao and
-   M. Sugiyama, "Part-dependent label noise: towards instance-dependent label
-   noise", NeurIPS 2020.
-"""
-
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
-from ._instance_noise import _instance_noise
-from ._noise_checks import (
+from ._checks import (
     _check_classes,
     _check_features,
     _check_labels,
@@ -47,25 +18,15 @@ from ._noise_checks import (
     _encode,
     _unique,
 )
-from ._noise_diagnostics import estimate_noise_rate, estimate_transition_matrix, label_precision
-from ._transition_matrices import (
+from ._instance import _instance_noise
+from ._transition import (
     _mapping_to_indices,
     mapping_transition_matrix,
     pair_transition_matrix,
     symmetric_transition_matrix,
 )
 
-__all__ = [
-    "MNIST_ASYMMETRIC_MAPPING",
-    "NoiseInfo",
-    "estimate_noise_rate",
-    "estimate_transition_matrix",
-    "label_precision",
-    "make_label_noise",
-    "mapping_transition_matrix",
-    "pair_transition_matrix",
-    "symmetric_transition_matrix",
-]
+__all__ = ["MNIST_ASYMMETRIC_MAPPING", "NoiseInfo", "make_label_noise"]
 
 #: Asymmetric MNIST noise of Patrini et al. (2017), also used by Co-teaching+
 #: and JoCoR: 2 -> 7, 3 -> 8, 5 <-> 6 and 7 -> 1.
@@ -185,17 +146,17 @@ def _sample_from_rows(row_index, transition_matrix, rng):
 # Public noise generator
 # --------------------------------------------------------------------------
 def make_label_noise(
-    y,
-    noise_rate=None,
-    kind="symmetric",
+    y: ArrayLike,
+    noise_rate: float | None = None,
+    kind: str = "symmetric",
     *,
-    transition_matrix=None,
-    mapping=None,
-    classes=None,
-    X=None,
-    random_state=None,
-    return_info=False,
-):
+    transition_matrix: ArrayLike | None = None,
+    mapping: Mapping[Any, Any] | None = None,
+    classes: ArrayLike | None = None,
+    X: Any = None,
+    random_state: int | np.random.RandomState | None = None,
+    return_info: bool = False,
+) -> np.ndarray | tuple[np.ndarray, NoiseInfo]:
     """Corrupt labels with class-conditional or instance-dependent random noise.
 
     Each sample of true class ``classes[i]`` independently receives the label

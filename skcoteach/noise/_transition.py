@@ -2,13 +2,14 @@
 
 import numbers
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from ._noise_checks import _check_n_classes, _check_noise_rate
+from ._checks import _check_n_classes, _check_noise_rate
 
 
-def symmetric_transition_matrix(n_classes, noise_rate):
+def symmetric_transition_matrix(n_classes: int, noise_rate: float) -> np.ndarray:
     """Transition matrix of symmetric (uniform) label noise.
 
     A label is kept with probability ``1 - noise_rate`` and otherwise replaced
@@ -50,7 +51,7 @@ def symmetric_transition_matrix(n_classes, noise_rate):
     return matrix
 
 
-def pair_transition_matrix(n_classes, noise_rate):
+def pair_transition_matrix(n_classes: int, noise_rate: float) -> np.ndarray:
     """Transition matrix of pair-flipping label noise.
 
     A label of class ``i`` is kept with probability ``1 - noise_rate`` and
@@ -94,7 +95,9 @@ def pair_transition_matrix(n_classes, noise_rate):
     return matrix
 
 
-def mapping_transition_matrix(n_classes, mapping, noise_rate):
+def mapping_transition_matrix(
+    n_classes: int, mapping: Mapping[int, int], noise_rate: float
+) -> np.ndarray:
     """Transition matrix of asymmetric noise given by a class mapping.
 
     Each ``source`` class of ``mapping`` keeps its label with probability
@@ -161,7 +164,7 @@ def mapping_transition_matrix(n_classes, mapping, noise_rate):
     return matrix
 
 
-def _mapping_to_indices(mapping, classes):
+def _mapping_to_indices(mapping: Mapping[Any, Any], classes: np.ndarray) -> dict[int, int]:
     """Translate a ``{source_label: target_label}`` mapping to class indices."""
     if not isinstance(mapping, Mapping):
         raise TypeError(

@@ -1,16 +1,18 @@
 """Input checks shared by the :mod:`skcoteach.noise` functions (NumPy and scikit-learn only)."""
 
 import numbers
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.utils.validation import assert_all_finite
 
 #: Tolerance on the row sums of a transition matrix.
 _ROW_SUM_TOL = 1e-6
 
 
-def _check_n_classes(n_classes):
+def _check_n_classes(n_classes: int) -> int:
     if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
         raise TypeError(
             f"n_classes must be an integer >= 2; got {n_classes!r} "
@@ -21,7 +23,7 @@ def _check_n_classes(n_classes):
     return int(n_classes)
 
 
-def _check_noise_rate(noise_rate):
+def _check_noise_rate(noise_rate: float) -> float:
     if isinstance(noise_rate, bool) or not isinstance(noise_rate, numbers.Real):
         raise TypeError(
             f"noise_rate must be a real number in [0, 1]; got {noise_rate!r} "
@@ -32,7 +34,9 @@ def _check_noise_rate(noise_rate):
     return float(noise_rate)
 
 
-def _check_transition_matrix(transition_matrix, n_classes=None):
+def _check_transition_matrix(
+    transition_matrix: ArrayLike, n_classes: int | None = None
+) -> np.ndarray:
     """Return ``transition_matrix`` as a new float64 array, or raise."""
     try:
         matrix = np.array(transition_matrix, dtype=np.float64)
@@ -71,7 +75,7 @@ def _check_transition_matrix(transition_matrix, n_classes=None):
     return matrix
 
 
-def _check_labels(y, name, allow_empty=False):
+def _check_labels(y: ArrayLike, name: str, allow_empty: bool = False) -> np.ndarray:
     """Return ``y`` as a 1-D ndarray (not copied), or raise."""
     y = np.asarray(y)
     if y.ndim != 1:
@@ -85,7 +89,7 @@ def _check_labels(y, name, allow_empty=False):
     return y
 
 
-def _unique(values, name):
+def _unique(values: np.ndarray, name: str) -> np.ndarray:
     try:
         return np.unique(values)
     except TypeError as exc:
@@ -94,7 +98,7 @@ def _unique(values, name):
         ) from exc
 
 
-def _check_classes(classes, name="classes"):
+def _check_classes(classes: ArrayLike, name: str = "classes") -> np.ndarray:
     """Return ``classes`` as a 1-D ndarray of distinct labels, or raise."""
     classes = np.asarray(classes)
     if classes.ndim != 1 or classes.size == 0:
@@ -107,7 +111,7 @@ def _check_classes(classes, name="classes"):
     return classes
 
 
-def _encode(values, classes, name):
+def _encode(values: np.ndarray, classes: np.ndarray, name: str) -> np.ndarray:
     """Positions of ``values`` in ``classes`` (any order), or raise if unknown."""
     sorter = np.argsort(classes, kind="stable")
     pos = np.searchsorted(classes, values, sorter=sorter)
@@ -123,7 +127,7 @@ def _encode(values, classes, name):
     return idx
 
 
-def _check_features(X, n_samples, kind):
+def _check_features(X: Any, n_samples: int, kind: str) -> np.ndarray:
     """Return ``X`` as a finite float64 array of shape (n_samples, n_features), or raise.
 
     Dimensions after the first are flattened (images become vectors); ``X``

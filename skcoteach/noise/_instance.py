@@ -116,7 +116,13 @@ def _sample_from_probabilities(proba, rng):
     return np.sum(cdf <= u[:, None], axis=1)
 
 
-def _instance_noise(X, true_index, n_classes, noise_rate, rng):
+def _instance_noise(
+    X: np.ndarray,
+    true_index: np.ndarray,
+    n_classes: int,
+    noise_rate: float,
+    rng: np.random.RandomState,
+) -> tuple[np.ndarray, np.ndarray]:
     """Noisy class indices and the mean label distribution of each true class.
 
     Returns ``(noisy_index, transition_matrix)``: ``transition_matrix[k]`` is

@@ -1,11 +1,14 @@
 """Noise diagnostics: transition matrix, label precision, noise rate (public in skcoteach.noise)."""
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ._noise_checks import _check_classes, _check_labels, _encode, _unique
+from ._checks import _check_classes, _check_labels, _encode, _unique
 
 
-def estimate_transition_matrix(y_true, y_noisy, classes=None):
+def estimate_transition_matrix(
+    y_true: ArrayLike, y_noisy: ArrayLike, classes: ArrayLike | None = None
+) -> np.ndarray:
     """Empirical transition matrix between true and noisy labels.
 
     Parameters
@@ -58,7 +61,7 @@ def estimate_transition_matrix(y_true, y_noisy, classes=None):
         return counts / counts.sum(axis=1, keepdims=True)
 
 
-def label_precision(y_true, y_noisy, kept_mask):
+def label_precision(y_true: ArrayLike, y_noisy: ArrayLike, kept_mask: ArrayLike) -> float:
     """Label precision of a sample selection (Han et al., 2018).
 
     The fraction of kept samples whose given (noisy) label equals the true
@@ -117,7 +120,7 @@ def label_precision(y_true, y_noisy, kept_mask):
     return float(np.mean(y_true[kept_mask] == y_noisy[kept_mask]))
 
 
-def estimate_noise_rate(y, pred_proba):
+def estimate_noise_rate(y: ArrayLike, pred_proba: ArrayLike) -> float:
     """Estimate the share of wrong labels by confident learning.
 
     Counts the *confident joint* of Northcutt, Jiang and Chuang (2021): a
