@@ -1,4 +1,4 @@
-"""Building the peers and the compiled :class:`~skcoteach._ensemble.PeerEnsemble`.
+"""Building the peers and the compiled :class:`~skcoteach.backends.tensorflow._ensemble.PeerEnsemble`.
 
 :func:`compile_ensemble` is the one place that assembles, compiles and gives an
 optimizer to an ensemble: ``fit`` builds through it, unpickling rebuilds
@@ -9,11 +9,21 @@ TensorFlow and Keras are imported when a function here first runs, not at
 import.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from ._compat import import_keras, seeded
 from ._params import callable_name, check_factory_arguments, routed
+
+if TYPE_CHECKING:
+    import keras
+
+    from ._classifier import CoTeachingClassifier
+    from .backends.tensorflow._ensemble import PeerEnsemble
 
 __all__ = [
     "apply_warm_start",
@@ -28,7 +38,7 @@ __all__ = [
 ]
 
 
-def make_optimizer(estimator):
+def make_optimizer(estimator: CoTeachingClassifier) -> keras.optimizers.Optimizer:
     """A new, unbuilt optimizer from ``optimizer`` and the ``optimizer__*`` arguments."""
     keras = import_keras()
     kwargs = routed(estimator._routed_params, "optimizer__")
@@ -45,7 +55,7 @@ def make_optimizer(estimator):
         ) from exc
 
 
-def meta(estimator, X):
+def meta(estimator: CoTeachingClassifier, X: Any) -> dict[str, Any]:
     """The ``meta`` dict a model factory receives (the names scikeras uses)."""
     classes = estimator.classes_
     info = {
@@ -66,7 +76,7 @@ def meta(estimator, X):
     return info
 
 
-def feature_scaling(X):
+def feature_scaling(X: Any) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature offset and variance for the default networks' ``Normalization`` layer.
 
     The layer computes ``(x - offset) / sqrt(variance)``.
@@ -146,7 +156,7 @@ def check_output(out, n_classes):
 
 def outputs_logits(from_logits, peer, out):
     """Whether ``peer`` outputs logits: ``from_logits``, or detected when "auto"."""
-    from ._ensemble import output_activation
+    from .backends.tensorflow._ensemble import output_activation
 
     if from_logits != "auto":
         return bool(from_logits)
@@ -173,12 +183,17 @@ def steps_per_execution(ensemble, estimator):
     tensor" from ``multi_step_on_iterator``, with a plain ``Sequential``
     model too), so a distributed fit runs one step per call.
     """
-    from ._compat import under_strategy
+    from .backends.tensorflow._compat import under_strategy
 
     return 1 if under_strategy(ensemble) else estimator.steps_per_execution
 
 
-def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
+def set_optimizer(
+    ensemble: PeerEnsemble,
+    estimator: CoTeachingClassifier,
+    state: list[np.ndarray] | None = None,
+    restore_learning_rate: bool = True,
+) -> None:
     """Compile ``ensemble`` with the estimator's optimizer and ``steps_per_execution``.
 
     Parameters
@@ -195,8 +210,8 @@ def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
         False keeps the learning rate of the new optimizer (a warm start with
         a new ``optimizer__learning_rate``).
     """
-    from ._compat import without_default_all_reduce
-    from ._optimizers import fuse
+    from .backends.tensorflow._compat import without_default_all_reduce
+    from .backends.tensorflow._optimizers import fuse
 
     ensemble.compile(
         optimizer=without_default_all_reduce(fuse(make_optimizer(estimator))),
@@ -212,8 +227,15 @@ def set_optimizer(ensemble, estimator, state=None, restore_learning_rate=True):
                 variable.assign(value)
 
 
-def compile_ensemble(peers, estimator, *, sample=None, optimizer_state=None, **options):
-    """The compiled :class:`~skcoteach._ensemble.PeerEnsemble` of ``peers``.
+def compile_ensemble(
+    peers: list[keras.Model],
+    estimator: CoTeachingClassifier,
+    *,
+    sample: Any = None,
+    optimizer_state: list[np.ndarray] | None = None,
+    **options: Any,
+) -> PeerEnsemble:
+    """The compiled :class:`~skcoteach.backends.tensorflow._ensemble.PeerEnsemble` of ``peers``.
 
     Used by ``fit`` (new peers, called on ``sample`` to build every layer)
     and by unpickling (loaded peers, with the saved ``optimizer_state``); see
@@ -221,7 +243,7 @@ def compile_ensemble(peers, estimator, *, sample=None, optimizer_state=None, **o
     ``n_samples``, ``rule_options``, ``record_proba`` and ``rule`` (by
     default the estimator's ``strategy``).
     """
-    from ._ensemble import PeerEnsemble
+    from .backends.tensorflow._ensemble import PeerEnsemble
 
     options.setdefault("rule", estimator.strategy)
     ensemble = PeerEnsemble(peers, **options)
@@ -231,7 +253,9 @@ def compile_ensemble(peers, estimator, *, sample=None, optimizer_state=None, **o
     return ensemble
 
 
-def ensemble_rule_options(estimator, rule_options):
+def ensemble_rule_options(
+    estimator: CoTeachingClassifier, rule_options: dict[str, Any]
+) -> dict[str, Any]:
     """The rule's keyword arguments: the ``strategy__*`` options and the ``selection``.
 
     ``selection="global"`` is the rules' default and is left out, so that the
@@ -241,7 +265,9 @@ def ensemble_rule_options(estimator, rule_options):
     return dict(rule_options) if selection == "global" else {**rule_options, "selection": selection}
 
 
-def build_model(estimator, X, rule_options, seed):
+def build_model(
+    estimator: CoTeachingClassifier, X: Any, rule_options: dict[str, Any], seed: int
+) -> PeerEnsemble:
     """Build ``n_peers`` new peers for ``X`` (seeded by ``seed``) and compile them."""
     keras = import_keras()
     info = meta(estimator, X)
@@ -268,7 +294,7 @@ def build_model(estimator, X, rule_options, seed):
     )
 
 
-def resolved_optimizer(estimator):
+def resolved_optimizer(estimator: CoTeachingClassifier) -> tuple[type, dict[str, Any]]:
     """The class and configuration (without its name) of the estimator's optimizer."""
     optimizer = make_optimizer(estimator)
     config = optimizer.get_config()
@@ -276,7 +302,9 @@ def resolved_optimizer(estimator):
     return type(optimizer), config
 
 
-def apply_warm_start(estimator, n_samples, rule_options):
+def apply_warm_start(
+    estimator: CoTeachingClassifier, n_samples: int, rule_options: dict[str, Any]
+) -> None:
     """Apply to the fitted ensemble the parameters changed since the last fit.
 
     See the ``warm_start`` parameter of

@@ -1,9 +1,11 @@
 """The scikit-learn estimator: :class:`CoTeachingClassifier`.
 
-``fit`` is a short list of named steps; the work is done by the private
+The estimator's face: its parameters, ``fit`` / ``partial_fit``, prediction
+and tags.  ``fit`` runs the named steps of :class:`skcoteach._fit.FitSteps`
+(prepare, train, record), each overridable; the work is done by the private
 modules ``_params`` (routed parameters), ``_validation`` (the data),
-``_build`` (the peers and their compiled ensemble), ``_training`` (what runs
-around Keras's training loop) and ``_persistence`` (pickling).
+``_build`` (the peers and their compiled ensemble), the backend's training
+program (:mod:`skcoteach.backends`) and ``_persistence`` (pickling).
 
 This module imports neither TensorFlow nor Keras at import time; they are
 imported when a model is first built or loaded (``import tensorflow`` alone
@@ -13,24 +15,21 @@ takes seconds).
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation
-from ._compat import HasMethods, Interval, StrOptions, import_keras, validate_params
-from ._params import RoutedParamsMixin, check_names, routed
+from ._compat import HasMethods, Interval, StrOptions
+from ._fit import FitSteps
+from ._params import RoutedParamsMixin
 from ._persistence import KerasPickleMixin
-from ._rule_registry import REGISTRY, check_options
+from ._rule_registry import REGISTRY
 
 __all__ = ["CoTeachingClassifier"]
 
-#: ``predict_proba`` on at most this many batches calls the peers once, directly.
-EAGER_PREDICT_BATCHES = 8
-
-
-class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin, BaseEstimator):
+class CoTeachingClassifier(
+    FitSteps, RoutedParamsMixin, KerasPickleMixin, ClassifierMixin, BaseEstimator
+):
     """Classifier trained with Co-teaching, robust to noisy labels.
 
     Co-teaching (Han et al., NeurIPS 2018) trains ``n_peers`` networks at once.
@@ -41,8 +40,7 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
     ``R(T) = 1 - tau * min((T / Tk) ** c, 1)``.
 
     Networks fit clean patterns before they memorise wrong labels, so the
-    large-loss samples are mostly the mislabelled ones.  ``predict_proba``
-    averages the peers' probabilities.
+    large-loss samples are mostly the mislabelled ones.
 
     Parameters
     ----------
@@ -67,20 +65,15 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
     tau : float or "auto", default="auto"
         Final forget rate, ``0 <= tau < 1``; ideally the share of wrong labels.
         Over-estimating it costs little, under-estimating it costs a lot.
-        ``"auto"`` (the default; it was ``0.2`` in 0.1.0) estimates it during
-        ``fit`` (stored as ``tau_``): the
-        peers train with forget rate 0 for a warm-up of at least 2 epochs and
-        50 optimizer steps (at most ``Tk`` epochs), then
-        the noise rate is estimated by confident learning
-        (:func:`skcoteach.noise.estimate_noise_rate`) from the peers'
-        probabilities recorded during the last warm-up epoch, each computed
-        before the sample's batch was trained on, when the networks have not
-        yet memorised wrong labels; the schedule then continues with that rate.
-        On the defaults benchmark (six scikit-learn tables, 0 / 20 / 40%
-        noise, 5 seeds) it beat ``tau=0.2`` on clean labels (89.2 vs 85.7
-        mean clean test accuracy) and at 40% noise (76.6 vs 75.1), and lost
-        to it at 20% noise (85.6 vs 87.7), where ``0.2`` is the true rate
-        (:ref:`hyperparameters`).  Set a number when you know the rate.
+        ``"auto"`` estimates it during ``fit`` (stored as ``tau_``): after a
+        warm-up with forget rate 0 (at least 2 epochs and 50 optimizer steps,
+        at most ``Tk`` epochs), by confident learning
+        (:func:`skcoteach.noise.estimate_noise_rate`) on the peers'
+        probabilities of the last warm-up epoch.  Set a number when you know
+        the rate; :ref:`hyperparameters` compares the two.
+
+        .. versionchanged:: 0.2
+           The default is ``"auto"`` (it was ``0.2``).
     Tk : int, default=10
         Number of epochs over which the forget rate grows to ``tau``.
     c : float, default=1.0
@@ -90,32 +83,22 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         more, each peer is updated on the samples that the mean loss of the
         other peers ranks smallest.
     strategy : {"coteaching", "coteaching_plus", "jocor"}, default="coteaching"
-        Update rule (see :mod:`skcoteach.rules`):
-
-        - ``"coteaching"``: each peer is updated on its peer's small-loss samples.
-        - ``"coteaching_plus"`` (Yu et al., 2019): after
-          ``strategy__init_epochs`` (default 0) epochs of Co-teaching, only
-          samples on which the peers' predictions disagree are exchanged; a
-          batch without disagreement gives no gradient.
-        - ``"jocor"`` (Wei et al., 2020): the peers are trained together on the
-          samples with the smallest joint loss ``(1 - lambda) (CE_1 + CE_2) +
-          lambda (KL(p1||p2) + KL(p2||p1))``, ``lambda`` set by
-          ``strategy__co_lambda`` (default 0.1).
-
-        Options of the rule are routed as ``strategy__<name>``.
+        Update rule, defined in :mod:`skcoteach.rules`: ``"coteaching"``
+        (each peer is updated on its peer's small-loss samples),
+        ``"coteaching_plus"`` (Yu et al., 2019: only the samples on which the
+        peers disagree, after ``strategy__init_epochs``) or ``"jocor"`` (Wei
+        et al., 2020: both peers on the samples of smallest joint loss,
+        weighted by ``strategy__co_lambda``).  Options of the rule are routed
+        as ``strategy__<name>``.
     selection : {"global", "per_class"}, default="global"
         Which samples a rule's small-loss selection compares.
 
         - ``"global"``: the ``R(T)`` share of the whole mini-batch with the
-          smallest losses, as in the papers.  A class the networks fit worse
-          than the others, a rare class especially, loses more than its share
-          of samples, possibly all of them.
-        - ``"per_class"``: the ``R(T)`` share with the smallest losses within
-          every given label of the mini-batch, rounded so that the batch keeps
-          as many samples as ``"global"``; every class keeps its share.
-
-        Applies to every ``strategy`` and under ``tf.distribute`` (each
-        replica selects within its share of the batch).
+          smallest losses, as in the papers; a rare class may lose all of its
+          samples.
+        - ``"per_class"``: that share within every given label of the
+          mini-batch, the batch keeping as many samples as ``"global"``
+          (user guide, :ref:`imbalance`).
 
         .. versionadded:: 0.2
     optimizer : str, keras optimizer class or instance, default="adam"
@@ -137,59 +120,44 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
           reused by every epoch (also by warm starts and ``partial_fit``), so
           every epoch sees the same mini-batches in the same order.
         - ``False``: the order of ``X``.
-        - ``"auto"`` (the default; it was ``True`` in 0.1.0): ``"once"`` for
+        - ``"auto"``: the rule's own default order, ``"once"`` for
           ``strategy="coteaching"``, ``True`` for ``"jocor"`` and
-          ``"coteaching_plus"``.
+          ``"coteaching_plus"`` (user guide, "shuffle: the training order").
 
-        The permutations are seeded by ``random_state``; they never depend
-        on TensorFlow's global seed.  Each rule's ``"auto"`` order is the
-        one it measured best with on MNIST; prefer ``True`` on a small table
-        or with a ``tau`` well above the noise rate.  The measurements are in
-        the user guide, "shuffle: the training order".
+        The permutations are seeded by ``random_state``, never by the
+        backend's global seed.
+
+        .. versionchanged:: 0.2
+           The default is ``"auto"`` (it was ``True``).
     from_logits : bool or "auto", default="auto"
         Whether the peers output logits rather than probabilities.  "auto"
-        reads the activation of the output layer (``softmax`` / ``sigmoid``:
-        probabilities, ``linear``: logits) and, if that is not conclusive,
-        checks whether outputs on training samples are probability vectors.
+        reads the output layer's activation, else checks whether outputs on
+        training samples are probability vectors.
     validation_split : float, default=0.0
         Share of the training data held out, as in Keras: the *last* samples
         (before shuffling).  Validation loss and accuracy of the averaged
         peers appear in ``history_`` as ``val_loss`` and ``val_accuracy``.
     callbacks : list of keras.callbacks.Callback or None, default=None
-        Keras callbacks, e.g. ``EarlyStopping(monitor="val_accuracy",
-        mode="max", restore_best_weights=True)`` (with noisy validation labels
-        ``val_loss`` can rise while accuracy still improves).  They are
-        deep-copied at each ``fit`` so the estimator's parameters stay
-        untouched; the trained copies are ``callbacks_``.  With a
-        ``keras.callbacks.BackupAndRestore``, a fit killed mid-way and run
-        again resumes where it stopped, to the same result (user guide,
-        "Resuming a long fit after a kill").
+        Keras callbacks, deep-copied at each ``fit`` (the copies are
+        ``callbacks_``).  With a ``keras.callbacks.BackupAndRestore``, a fit
+        killed mid-way and run again resumes where it stopped, to the same
+        result (:ref:`resuming`).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, keyed by the original labels; multiplied into
         ``sample_weight``.
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues training the
         existing peers (and the optimizer's state) for ``epochs`` more
-        epochs, continuing the schedule.  Parameters changed since the first
-        fit:
-
-        - apply: ``tau``, ``Tk``, ``c``, ``epochs``, ``batch_size``,
-          ``shuffle``, ``validation_split``, ``callbacks``, ``class_weight``,
-          ``steps_per_execution``, ``verbose``, the ``strategy__*`` options of
-          the same ``strategy`` and the ``optimizer__*`` arguments of the same
-          optimizer class (its step count and moments are kept);
-        - raise ``ValueError``: ``n_peers``, ``strategy`` and an ``optimizer``
-          of another class, which need new peers or a new optimizer state
-          (set ``warm_start=False``);
-        - have no effect: ``model``, ``model__*`` and ``from_logits`` shape
-          new peers only, and ``random_state`` seeds new peers and the first
-          fit's training order (which warm starts continue).
+        epochs, continuing the schedule.  Changing ``n_peers``, ``strategy``
+        or the optimizer's class since the first fit raises ``ValueError``;
+        ``model``, ``model__*``, ``from_logits`` and ``random_state`` shape
+        new peers only; every other parameter applies
+        (:ref:`warm-start-parameters`).
     steps_per_execution : int, default=16
         Mini-batches run per call of the compiled training function (Keras's
         ``steps_per_execution``); larger values cut Python overhead.
     verbose : int, default=0
-        0 silent, 1 Keras's progress bar (showing the forget rate), 2 one line
-        per epoch.
+        0 silent, 1 Keras's progress bar (with the forget rate), 2 one line each epoch.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling.  An int makes
         ``fit`` reproducible; the global Python, NumPy and TensorFlow random
@@ -249,14 +217,12 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
 
     scikit-learn's ``check_estimator`` passes except for
     ``check_sample_weight_equivalence_on_dense_data`` and
-    ``check_sample_weight_equivalence_on_sparse_data``, expected to fail: with
-    stochastic mini-batch training a weight of 2 cannot equal a repeated
-    sample, which changes the number of steps and every shuffled batch (as
-    for scikit-learn's SGD-trained estimators).  Here a weight of 0 equals
-    removing the sample from the loss.  ``check_methods_sample_order_invariance``
-    and ``check_methods_subset_invariance`` compare probabilities below float32
-    resolution and may fail by a last bit.  See the user guide's diagnostics
-    page.
+    ``check_sample_weight_equivalence_on_sparse_data``, which no
+    mini-batch-trained estimator can pass (a weight of 2 is not a repeated
+    sample; a weight of 0 equals removing the sample from the loss), and
+    ``check_methods_sample_order_invariance`` and
+    ``check_methods_subset_invariance``, which compare float32 probabilities
+    below float32 resolution.  See the user guide's diagnostics page.
 
     See Also
     --------
@@ -348,9 +314,6 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         # exactly the signature's parameters.  ``get_params`` merges them in.
         self._routed_params = routed_params
 
-    # ------------------------------------------------------------------
-    # Fitting
-    # ------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Train the peers with Co-teaching.
 
@@ -406,136 +369,6 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
             classes=classes if first else None,
         )
 
-    def _fit(self, X, y, *, sample_weight=None, validation_data=None, epochs, reset, classes=None):
-        # A failed call leaves the estimator as it was: fitted with its previous
-        # model (weights and optimizer state included), or unfitted.
-        before = dict(vars(self))
-        saved = None
-        if not reset:
-            from ._training import restore, snapshot
-
-            saved = snapshot(self.model_)
-        try:
-            return self._fit_steps(
-                X, y, sample_weight=sample_weight, validation_data=validation_data,
-                epochs=epochs, reset=reset, classes=classes,
-            )
-        except BaseException:
-            if saved is not None:
-                restore(before["model_"], saved)
-            vars(self).clear()
-            vars(self).update(before)
-            raise
-
-    def _fit_steps(self, X, y, *, sample_weight, validation_data, epochs, reset, classes):
-        prepared = self._prepare_fit(
-            X, y, sample_weight=sample_weight, validation_data=validation_data,
-            reset=reset, classes=classes,
-        )
-        from . import _training  # imports TensorFlow: after the checks of the input
-
-        history, scheduler, earlier = _training.train(self, prepared, epochs)
-        _training.record(self, history, scheduler, earlier)
-        return self
-
-    def _prepare_fit(
-        self, X, y, *, sample_weight=None, validation_data=None, reset=True, classes=None
-    ):
-        """Validate everything and build (or warm-start) the peers; the data to train on.
-
-        Also used by :mod:`skcoteach.model_selection`, which trains the
-        prepared estimators of a grid search together.
-
-        Returns
-        -------
-        skcoteach._validation.PreparedFit
-            The training arrays, the validation arrays (or None) and the seed of
-            the training order.
-        """
-        from . import _build
-
-        # Parameters and data first: a bad input is reported before TensorFlow loads.
-        rule_options = self._check_params()
-        X, y, y_enc, weights, classes = _validation.training_data(
-            self, X, y, sample_weight, reset, classes
-        )
-        X, y_enc, weights, validation_data = _validation.split_validation(
-            X, y, y_enc, weights, self.validation_split, validation_data
-        )
-        build_seed, shuffle_seed = self._seeds(reset)
-        if reset:
-            self._start_new_fit(X, classes)
-        val = self._check_validation_data(validation_data)
-        import_keras()  # Keras's backend, or a clear ImportError
-        if reset:
-            self.model_ = _build.build_model(self, X, rule_options, build_seed)
-            self.peers_ = self.model_.peers
-            self._optimizer_config = _build.resolved_optimizer(self)
-        else:
-            _build.apply_warm_start(self, X.shape[0], rule_options)
-        return _validation.PreparedFit(X, y_enc, weights, val, shuffle_seed)
-
-    def _check_params(self):
-        """Check the parameters, routed names and rule options; the options (no TensorFlow)."""
-        validate_params(self)  # the constructor's (routed ones have no constraint)
-        check_names(type(self).__name__, self._routed_params, self._get_param_names())
-        return check_options(self.strategy, routed(self._routed_params, "strategy__"))
-
-    def _seeds(self, reset):
-        """Seeds of the new peers and of the training order.
-
-        A warm start or a ``partial_fit`` continues the first fit's stream of
-        orders (or its one order).
-        """
-        rng = check_random_state(self.random_state)
-        build_seed, shuffle_seed = (int(s) for s in rng.randint(1, 2**31 - 1, size=2))
-        if reset:
-            self._shuffle_seed = shuffle_seed
-        return build_seed, getattr(self, "_shuffle_seed", shuffle_seed)
-
-    def _start_new_fit(self, X, classes):
-        """Forget the previous fit's attributes; start the new one's."""
-        for attr in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            if attr not in ("n_features_in_", "feature_names_in_"):  # set just now
-                delattr(self, attr)
-        self.classes_ = classes
-        self.n_classes_ = len(classes)
-        self.X_shape_ = X.shape
-        self.history_ = {}
-        self.n_iter_ = 0
-
-    def _batch_positions(self, n):
-        """The stream of batch positions: see :func:`skcoteach._training.batch_positions`."""
-        from ._training import batch_positions
-
-        return batch_positions(n, self.batch_size)
-
-    def _order_of_epochs(self, n, shuffle_seed):
-        """``epoch -> order`` of the training samples, as ``shuffle`` says.
-
-        See :func:`skcoteach._training.epoch_order`.
-        """
-        import functools
-
-        from ._training import epoch_order
-
-        shuffle = self._training_order()
-        seed = shuffle_seed if shuffle else None
-        return functools.partial(epoch_order, n, seed, once=shuffle == "once")
-
-    def _training_order(self):
-        """``shuffle`` with ``"auto"`` resolved: the rule's ``default_order`` in the registry."""
-        if isinstance(self.shuffle, str) and self.shuffle == "auto":
-            return REGISTRY[self.strategy].default_order
-        return self.shuffle
-
-    def _check_validation_data(self, validation_data):
-        """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
-        return _validation.check_validation_data(self, validation_data)
-
-    # ------------------------------------------------------------------
-    # Prediction
-    # ------------------------------------------------------------------
     def predict_proba(self, X):
         """Mean class probabilities of the peers.
 
@@ -557,27 +390,11 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
         model.  A scipy.sparse ``X`` is densified ``8 * batch_size`` rows at
         a time, each chunk in one direct call.
         """
-        from ._training import quiet_retracing
+        from .backends.tensorflow._training import predict_proba
 
         check_is_fitted(self)
         X = _validation.validate_X(self, X)
-        chunk = EAGER_PREDICT_BATCHES * self.batch_size
-        if sp.issparse(X):  # densified a chunk at a time, never as a whole
-            return np.concatenate(
-                [
-                    np.asarray(self.model_(X[i : i + chunk].toarray(), training=False), np.float64)
-                    for i in range(0, X.shape[0], chunk)
-                ]
-            )
-        if len(X) <= chunk:
-            # One direct call: tracing Keras's predict function for a new model
-            # costs ~0.4 s, far more than a few batches (a cross-validation
-            # fold, a grid search's test split).
-            proba = self.model_(X, training=False).numpy()
-        else:
-            with quiet_retracing():
-                proba = self.model_.predict(X, batch_size=self.batch_size, verbose=0)
-        return np.asarray(proba, dtype=np.float64)
+        return predict_proba(self.model_, X, self.batch_size)
 
     def predict(self, X):
         """Predict class labels.
@@ -598,15 +415,9 @@ class CoTeachingClassifier(RoutedParamsMixin, KerasPickleMixin, ClassifierMixin,
     def find_label_issues(self, X, y, **kwargs):
         """Find the training samples whose given labels are most likely wrong.
 
-        Ranks the samples by a label quality combining the peers' probability
-        of the given label (``predict_proba``), ``sample_loss_`` and
-        ``sample_kept_``, and flags as many as confident learning estimates
-        to be mislabelled: the count comes from the data, not from ``tau``.
-        Pass the ``X`` and (noisy) ``y`` given to ``fit``, in the same order.
-        In a pipeline, call :func:`skcoteach.label_issues.find_label_issues`
-        with the pipeline, or ``pipe[-1].find_label_issues(pipe[:-1].transform(X), y)``.
-        After a fit with ``validation_split`` pass the whole ``X``: the
-        held-out last samples are judged from their probabilities only.
+        Pass the ``X`` and (noisy) ``y`` given to ``fit``, in the same order;
+        :func:`skcoteach.label_issues.find_label_issues` says how the samples
+        are ranked and how many are flagged, and takes a whole pipeline.
 
         Parameters
         ----------

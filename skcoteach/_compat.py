@@ -1,4 +1,4 @@
-"""Every private or version-sensitive API of Keras, TensorFlow and scikit-learn that skcoteach uses.
+"""Every private or version-sensitive API of Keras and scikit-learn that skcoteach uses.
 
 Each use lives here, next to its fallback to public behaviour where one exists,
 so that a new release of a dependency can break at most this module:
@@ -10,19 +10,6 @@ so that a new release of a dependency can break at most this module:
 - :func:`adam_slots`: Adam's moment variables (``_momentums``,
   ``_velocities``, ``_get_variable_index``); without them the fused Adam runs
   Keras's own update.
-- :func:`counted_apart`: how ``tf.function`` keys its retracing warning.
-- :func:`without_default_all_reduce`: Keras's TensorFlow optimizer's
-  ``_all_reduce_sum_gradients``, skipped when no strategy is in force (the
-  sum over one replica is the identity, and TensorFlow never frees the graph
-  that built it); if the method is missing, nothing is changed.
-- :func:`clear_kernel_cache`: TensorFlow's eager context's
-  ``clear_kernel_cache`` (what ``keras.backend.clear_session`` calls);
-  skipped if the method is missing.
-- :func:`lean_training_applies` and :func:`is_dataset_iterator`: the contract with Keras's TensorFlow trainer
-  that lets :class:`~skcoteach._ensemble.PeerEnsemble` replace its training
-  function (``fit`` calls ``make_train_function`` and then
-  ``train_function(iterator)`` with a ``tf.data`` iterator); anything else
-  runs Keras's own function.
 - ``HasMethods``, ``Interval``, ``StrOptions`` and :func:`validate_params`:
   scikit-learn's parameter validation (``sklearn.utils._param_validation``),
   which has no public equivalent; a scikit-learn without it is refused with a
@@ -33,18 +20,28 @@ so that a new release of a dependency can break at most this module:
   :func:`skcoteach._quiet_start.tensorflow_start_up_hidden`, which knows the
   format of the lines TensorFlow's C++ runtime writes while it loads.
 
+Those of TensorFlow live in :mod:`skcoteach.backends.tensorflow._compat`.
 Importing this module imports neither TensorFlow nor Keras.
 """
 
+from __future__ import annotations
+
 import contextlib
-import functools
 import random
 import sys
 import threading
+from collections.abc import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._quiet_start import tensorflow_start_up_hidden
+
+if TYPE_CHECKING:
+    import keras
+    from sklearn.base import BaseEstimator
 
 try:
     from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -60,21 +57,16 @@ __all__ = [
     "StrOptions",
     "adam_slots",
     "check_sample_weight",
-    "clear_kernel_cache",
-    "counted_apart",
     "import_keras",
-    "is_dataset_iterator",
     "keras_logits",
-    "lean_training_applies",
     "num_samples",
+    "safe_indexing",
     "seeded",
-    "under_strategy",
     "validate_params",
-    "without_default_all_reduce",
 ]
 
 
-def import_keras():
+def import_keras() -> ModuleType:
     """Import Keras with the TensorFlow backend, or explain why not.
 
     A call that finds TensorFlow not yet loaded in the process loads it (and
@@ -102,13 +94,10 @@ def import_keras():
     with tensorflow_start_up_hidden() if starting else contextlib.nullcontext():
         import keras
 
-        if keras.backend.backend() != "tensorflow":
-            raise ImportError(
-                "skcoteach needs Keras's TensorFlow backend, but KERAS_BACKEND="
-                f"{keras.backend.backend()!r}. Set the environment variable "
-                "KERAS_BACKEND=tensorflow before importing keras."
-            )
-        from .parallel import configure_tensorflow
+        from .backends import check_backend
+
+        check_backend(keras.backend.backend())
+        from .backends.tensorflow._runtime import configure_tensorflow
 
         # Once per process: TensorFlow's thread pools sized from the parallel
         # engine's OMP_NUM_THREADS, GPU memory growth, the fork check.
@@ -137,7 +126,7 @@ _SEED_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def seeded(seed):
+def seeded(seed: int | None) -> Iterator[None]:
     """Make Python, NumPy and Keras draw from ``seed``, then restore them.
 
     Keras layers seed their initializers and dropout from Python's ``random``
@@ -188,7 +177,7 @@ def seeded(seed):
 # ----------------------------------------------------------------------
 # Keras: tensors and optimizers
 # ----------------------------------------------------------------------
-def keras_logits(outputs):
+def keras_logits(outputs: Any) -> Any:
     """The logits Keras's TensorFlow backend keeps on a softmax / sigmoid output, or None.
 
     Keras's own cross-entropy reads them (``_keras_logits``) so that saturated
@@ -201,7 +190,9 @@ def keras_logits(outputs):
 ADAM_SLOT_ATTRIBUTES = ("_momentums", "_velocities", "_get_variable_index")
 
 
-def adam_slots(optimizer, variable):
+def adam_slots(
+    optimizer: keras.optimizers.Optimizer, variable: keras.Variable
+) -> tuple[keras.Variable, keras.Variable] | None:
     """``(m, v)``, Adam's first and second moment variables of ``variable``, or None.
 
     None when this Keras keeps them elsewhere; the caller then runs Keras's
@@ -216,105 +207,10 @@ def adam_slots(optimizer, variable):
     return momentums[index], velocities[index]
 
 
-def under_strategy(model):
-    """Whether ``model`` is built or trained under a ``tf.distribute`` strategy."""
-    import tensorflow as tf
-
-    return tf.distribute.has_strategy() or (
-        model.distribute_strategy is not tf.distribute.get_strategy()
-    )
-
-
-def lean_training_applies(model):
-    """Whether Keras's trainer lets ``model`` run its one-graph training function.
-
-    False under ``run_eagerly``, XLA or a ``tf.distribute`` strategy: Keras's
-    own function handles those.
-    """
-    return not (model.run_eagerly or model.jit_compile or under_strategy(model))
-
-
-def counted_apart(function):
-    """``function`` wrapped so that ``tf.function`` counts its traces apart from its siblings.
-
-    TensorFlow warns of "excessive retracing" when ``tf.function`` objects
-    made from the same Python code (keyed by ``__code__``) trace five times
-    within ten calls, as the training functions of the many estimators of a
-    grid search do, each of them once.  A ``functools.partial`` has no
-    ``__code__``: TensorFlow keys it by the object itself, so each estimator's
-    function is counted on its own.  The traced graph is the same.  On a
-    TensorFlow that keys otherwise, the warning may come back, nothing else.
-    """
-    return functools.partial(function)
-
-
-def _sum_gradients_of_replicas(optimizer, grads_and_vars):
-    """Keras's all-reduce of the replicas' gradients, only where a strategy splits the batch."""
-    import tensorflow as tf
-
-    if tf.distribute.has_strategy():
-        return type(optimizer)._all_reduce_sum_gradients(optimizer, grads_and_vars)
-    return list(grads_and_vars)
-
-
-def without_default_all_reduce(optimizer):
-    """Stop ``optimizer`` from all-reducing gradients when there is nothing to reduce.
-
-    Keras's TensorFlow optimizer sums the gradients over the replicas with
-    ``ReplicaContext.all_reduce`` in every traced training step, also
-    without a ``tf.distribute`` strategy, where the sum over the single
-    default replica is the identity.  That ``all_reduce`` is a
-    ``tf.custom_gradient`` whose gradient function TensorFlow registers in its
-    process-wide gradient registry and never removes; the registered function
-    keeps the whole traced training graph alive.  Every fit then leaves
-    its graph behind (measured: +4.9 MB of resident memory per fit in one
-    process over 25 digits fits; a plain Keras ``Sequential`` leaks the same
-    way).  The step traced without it computes the same update.  Under a
-    strategy, checked when the step is traced, Keras's own method runs.
-
-    Parameters
-    ----------
-    optimizer : keras.optimizers.Optimizer
-        Changed in place (an instance attribute, not saved by
-        ``get_config``); an optimizer without the method is left alone.
-    """
-    import types
-
-    if callable(getattr(type(optimizer), "_all_reduce_sum_gradients", None)):
-        optimizer._all_reduce_sum_gradients = types.MethodType(
-            _sum_gradients_of_replicas, optimizer
-        )
-    return optimizer
-
-
-def clear_kernel_cache():
-    """Clear TensorFlow's eager kernel cache, as ``keras.backend.clear_session`` does.
-
-    The live functions re-create their kernels when next called.  Nothing
-    happens on a TensorFlow without the method.
-    """
-    from tensorflow.python.eager import context
-
-    clear = getattr(context.context(), "clear_kernel_cache", None)
-    if clear is not None:
-        clear()
-
-
-def is_dataset_iterator(argument):
-    """Whether Keras handed ``train_function`` a ``tf.data`` iterator (what ``fit`` passes).
-
-    Anything else (``train_on_batch`` passes a Python iterator) goes to
-    Keras's own function.
-    """
-    import tensorflow as tf
-
-    return isinstance(argument, tf.data.Iterator)
-
-
 # ----------------------------------------------------------------------
 # scikit-learn
 # ----------------------------------------------------------------------
-def validate_params(estimator):
+def validate_params(estimator: BaseEstimator) -> None:
     """Check the constructor parameters against ``estimator._parameter_constraints``."""
     estimator._validate_params()
 
@@ -338,7 +234,9 @@ def _check_sample_weight_numpy(sample_weight, X, dtype):
     return weights
 
 
-def check_sample_weight(sample_weight, X, dtype=np.float32):
+def check_sample_weight(
+    sample_weight: ArrayLike | float | None, X: Any, dtype: Any = np.float32
+) -> np.ndarray:
     """Non-negative sample weights of ``X`` as a new array (ones if None)."""
     try:
         from sklearn.utils.validation import _check_sample_weight
@@ -347,7 +245,14 @@ def check_sample_weight(sample_weight, X, dtype=np.float32):
     return _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
 
 
-def num_samples(X):
+def safe_indexing(X: Any, indices: ArrayLike) -> Any:
+    """Rows ``indices`` of an array-like, DataFrame, list or sparse matrix (scikit-learn's helper)."""
+    from sklearn.utils import _safe_indexing
+
+    return _safe_indexing(X, indices)
+
+
+def num_samples(X: Any) -> int:
     """Number of samples of an array-like, a DataFrame, a list or a scipy.sparse matrix."""
     try:
         from sklearn.utils.validation import _num_samples

@@ -1,14 +1,16 @@
 """Input checks and estimator glue of :mod:`skcoteach.label_issues` (no TensorFlow)."""
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: Probabilities this far outside [0, 1] (float32 rounding) are clipped, not rejected.
 _PROBA_TOL = 1e-6
 
 
-def _check_pred_probs(labels, pred_probs):
+def _check_pred_probs(labels: ArrayLike, pred_probs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Return ``labels`` (int64) and ``pred_probs`` (float64) as new arrays, or raise."""
     pred_probs = np.array(pred_probs, dtype=np.float64)
     if pred_probs.ndim != 2 or pred_probs.shape[1] < 2:
@@ -43,7 +45,9 @@ def _check_pred_probs(labels, pred_probs):
     return labels.astype(np.int64), pred_probs
 
 
-def _check_statistic(values, name, n_samples, low, high):
+def _check_statistic(
+    values: ArrayLike | None, name: str, n_samples: int, low: float, high: float
+) -> np.ndarray:
     """Return a per-sample statistic as a new float64 array (NaN: not recorded)."""
     if values is None:
         return np.full(n_samples, np.nan)
@@ -62,13 +66,13 @@ def _check_statistic(values, name, n_samples, low, high):
     return values
 
 
-def _check_option(value, name, options):
+def _check_option(value: Any, name: str, options: tuple) -> None:
     if value not in options:
         raise ValueError(f"{name} must be one of {list(options)}; got {value!r}.")
 
 
 
-def _unwrap(estimator, X):
+def _unwrap(estimator: Any, X: Any) -> tuple[Any, Any]:
     """The final estimator of a Pipeline and ``X`` transformed by the steps before it."""
     from sklearn.pipeline import Pipeline
 
@@ -78,7 +82,7 @@ def _unwrap(estimator, X):
     return estimator, X
 
 
-def _encode_labels(y, classes):
+def _encode_labels(y: ArrayLike, classes: np.ndarray) -> np.ndarray:
     """Positions of the labels ``y`` in ``classes``, or a ValueError for unknown labels."""
     y = np.asarray(y)
     if y.ndim != 1:
@@ -103,7 +107,9 @@ def _encode_labels(y, classes):
     return encoded.astype(np.int64)
 
 
-def _training_statistics(estimator, n_samples, training_statistics):
+def _training_statistics(
+    estimator: Any, n_samples: int, training_statistics: str | bool
+) -> tuple[np.ndarray, np.ndarray]:
     """``sample_loss_`` and ``sample_kept_`` aligned with the ``n_samples`` rows of X.
 
     Rows without statistics (samples held out by ``validation_split``) get NaN.

@@ -6,6 +6,8 @@ the closest valid name as a hint.  No TensorFlow here.
 
 import difflib
 import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = [
     "ROUTED_PREFIXES",
@@ -20,18 +22,18 @@ __all__ = [
 ROUTED_PREFIXES = ("model__", "optimizer__", "strategy__")
 
 
-def did_you_mean(name, candidates, prefix=""):
+def did_you_mean(name: str, candidates: Iterable[str], prefix: str = "") -> str:
     """``" Did you mean '<prefix><x>'?"`` for the candidate closest to ``name``, or ``""``."""
     match = difflib.get_close_matches(name, [str(c) for c in candidates], n=1)
     return f" Did you mean {prefix + match[0]!r}?" if match else ""
 
 
-def routed(params, prefix):
+def routed(params: dict[str, Any], prefix: str) -> dict[str, Any]:
     """The entries of ``params`` whose names start with ``prefix``, without it."""
     return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
 
 
-def check_names(owner, routed_params, param_names):
+def check_names(owner: str, routed_params: dict[str, Any], param_names: list[str]) -> None:
     """Refuse names that are neither constructor parameters nor routed.
 
     Parameters
@@ -62,14 +64,16 @@ def check_names(owner, routed_params, param_names):
     )
 
 
-def callable_name(fn):
+def callable_name(fn: Callable[..., Any]) -> str:
     """A readable name of a function, ``functools.partial`` or callable object."""
     return getattr(fn, "__qualname__", None) or getattr(
         getattr(fn, "func", None), "__qualname__", type(fn).__name__
     )
 
 
-def check_factory_arguments(factory, params):
+def check_factory_arguments(
+    factory: Callable[..., Any], params: dict[str, Any]
+) -> set[str] | None:
     """The names of ``factory``'s arguments; refuse ``model__`` names it does not take.
 
     Parameters
@@ -116,7 +120,7 @@ class RoutedParamsMixin:
     parameters).
     """
 
-    def get_params(self, deep=True):
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Get the parameters, including routed ``model__*`` / ``optimizer__*`` / ``strategy__*``.
 
         Parameters
@@ -133,7 +137,7 @@ class RoutedParamsMixin:
         params.update(self._routed_params)
         return params
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> "RoutedParamsMixin":
         """Set parameters, including routed ``model__*`` / ``optimizer__*`` / ``strategy__*`` ones.
 
         Parameters

@@ -6,16 +6,23 @@ saved values of its variables, so that a warm start after loading goes on as
 it would have without pickling.
 """
 
+from __future__ import annotations
+
 import os
 import tempfile
+from typing import TYPE_CHECKING, Any
 
 from ._build import compile_ensemble
 from ._compat import import_keras
 
+if TYPE_CHECKING:
+    from ._classifier import CoTeachingClassifier
+    from .backends.tensorflow._ensemble import PeerEnsemble
+
 __all__ = ["KerasPickleMixin", "dump_ensemble", "load_ensemble"]
 
 
-def dump_ensemble(ensemble):
+def dump_ensemble(ensemble: PeerEnsemble) -> dict[str, Any]:
     """A picklable dict holding everything needed to rebuild ``ensemble``."""
     archives = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -35,7 +42,7 @@ def dump_ensemble(ensemble):
     }
 
 
-def load_ensemble(blob, estimator):
+def load_ensemble(blob: dict[str, Any], estimator: CoTeachingClassifier) -> PeerEnsemble:
     """The compiled ensemble saved by :func:`dump_ensemble`, for ``estimator``."""
     keras = import_keras()
     peers = []

@@ -14,6 +14,7 @@ import re
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 
 __all__ = [
     "DEFAULT_TF_LOG_LEVEL",
@@ -69,7 +70,7 @@ def _hidden_below(environ=os.environ):
     return level if level > 0 else None
 
 
-def is_tensorflow_start_up_line(line, below):
+def is_tensorflow_start_up_line(line: bytes, below: int) -> bool:
     """Whether ``line`` is one of TensorFlow's C++ start-up lines of severity < ``below``.
 
     Parameters
@@ -112,7 +113,7 @@ def _flush_stderr():
 
 
 @contextlib.contextmanager
-def tensorflow_start_up_hidden():
+def tensorflow_start_up_hidden() -> Iterator[None]:
     """Keep TensorFlow's start-up lines off standard error meanwhile; pass on everything else.
 
     TensorFlow's C++ runtime writes to file descriptor 2 while it loads: the

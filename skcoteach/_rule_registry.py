@@ -10,6 +10,7 @@ functions.  Adding a rule: its function in :mod:`skcoteach.rules` and one
 
 import numbers
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._params import did_you_mean
 
@@ -57,7 +58,7 @@ REGISTRY = {
 }
 
 
-def check_options(rule, options):
+def check_options(rule: str, options: dict[str, Any]) -> dict[str, Any]:
     """Check the options of an update rule before training.
 
     Parameters

@@ -11,10 +11,12 @@ number of samples the global selection keeps, and
 :func:`smallest_mask_per_class` ranks the samples within their class, with
 two sorts (no loop over samples or classes).
 
-Pure TensorFlow functions; the rules of :mod:`skcoteach.rules` call them.
+Pure functions of ``keras.ops``; the rules of :mod:`skcoteach.rules` call them.
 """
 
-import tensorflow as tf
+from typing import Any
+
+from keras import ops
 
 from .schedules import KEEP_TOLERANCE
 
@@ -32,12 +34,12 @@ def check_selection(selection):
 
 def _ranks(values, descending):
     """Rank of every entry of a 1-D tensor (0 = first), ties broken by position."""
-    order = tf.argsort(values, direction="DESCENDING" if descending else "ASCENDING", stable=True)
-    n = tf.shape(values)[0]
-    return tf.scatter_nd(order[:, tf.newaxis], tf.range(n), [n])
+    order = ops.cast(ops.argsort(-values if descending else values), "int32")  # stable
+    n = ops.shape(values)[0]
+    return ops.scatter(order[:, None], ops.arange(n, dtype="int32"), [n])
 
 
-def class_quotas(counts, keep_fraction, total):
+def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
     """How many samples of every class to keep: ``R * n_c``, rounded to add up to ``total``.
 
     Every class gets ``floor(R * n_c)`` (with the tolerance
@@ -65,22 +67,22 @@ def class_quotas(counts, keep_fraction, total):
         away from ``sum(floor(R * n_c))`` (which :func:`skcoteach.rules.n_keep`
         guarantees).
     """
-    counts = tf.cast(counts, tf.float64)
-    if not tf.is_tensor(keep_fraction):
-        keep_fraction = tf.constant(keep_fraction, tf.float64)
-    exact = tf.cast(keep_fraction, tf.float64) * counts
-    base = tf.floor(exact + KEEP_TOLERANCE)
+    counts = ops.cast(counts, "float64")
+    if not ops.is_tensor(keep_fraction):
+        keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
+    exact = ops.cast(keep_fraction, "float64") * counts
+    base = ops.floor(exact + KEEP_TOLERANCE)
     remainder = exact - base
-    missing = tf.cast(total, tf.int32) - tf.cast(tf.reduce_sum(base), tf.int32)
-    more = tf.cast(_ranks(remainder, descending=True) < missing, tf.float64)
-    fewer = tf.cast(
-        _ranks(tf.where(base > 0, remainder, 2.0), descending=False) < -missing, tf.float64
+    missing = ops.cast(total, "int32") - ops.cast(ops.sum(base), "int32")
+    more = ops.cast(_ranks(remainder, descending=True) < missing, "float64")
+    fewer = ops.cast(
+        _ranks(ops.where(base > 0, remainder, 2.0), descending=False) < -missing, "float64"
     )
-    quotas = tf.clip_by_value(base + more - fewer, 0.0, counts)
-    return tf.cast(quotas, tf.int32)
+    quotas = ops.minimum(ops.maximum(base + more - fewer, 0.0), counts)
+    return ops.cast(quotas, "int32")
 
 
-def smallest_mask_per_class(scores, labels, quotas):
+def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
     """0/1 mask of the ``quotas[c]`` smallest scores of every class ``c``, in every row.
 
     The samples of a row are sorted by (label, score), ties by position (the
@@ -100,21 +102,33 @@ def smallest_mask_per_class(scores, labels, quotas):
     -------
     Tensor of shape (n_rows, batch), same dtype as ``scores``
     """
-    labels = tf.cast(labels, tf.int32)
-    n_classes = tf.shape(quotas)[0]
-    by_score = tf.argsort(scores, axis=-1, stable=True)  # (n_rows, batch)
-    by_class = tf.argsort(tf.gather(labels, by_score), axis=-1, stable=True)
-    order = tf.gather(by_score, by_class, batch_dims=1)  # sorted by (label, score)
-    sorted_labels = tf.gather(labels, order)
-    counts = tf.math.unsorted_segment_sum(tf.ones_like(labels), labels, n_classes)
-    starts = tf.cumsum(counts, exclusive=True)
-    rank = tf.range(tf.shape(scores)[1])[tf.newaxis, :] - tf.gather(starts, sorted_labels)
-    kept = tf.cast(rank < tf.gather(tf.cast(quotas, tf.int32), sorted_labels), scores.dtype)
-    rows = tf.broadcast_to(tf.range(tf.shape(order)[0])[:, tf.newaxis], tf.shape(order))
-    return tf.scatter_nd(tf.stack([rows, order], axis=-1), kept, tf.shape(scores))
+    labels = ops.cast(labels, "int32")
+    n_classes = quotas.shape[0]
+    by_score = ops.cast(ops.argsort(scores, axis=-1), "int32")  # (n_rows, batch); stable
+    by_class = ops.cast(ops.argsort(ops.take(labels, by_score), axis=-1), "int32")
+    order = ops.take_along_axis(by_score, by_class, axis=-1)  # sorted by (label, score)
+    sorted_labels = ops.take(labels, order)
+    counts = ops.segment_sum(ops.ones_like(labels), labels, num_segments=n_classes)
+    starts = ops.cumsum(counts) - counts
+    rank = ops.arange(ops.shape(scores)[1], dtype="int32")[None, :] - ops.take(
+        starts, sorted_labels
+    )
+    kept = ops.cast(rank < ops.take(ops.cast(quotas, "int32"), sorted_labels), scores.dtype)
+    rows = ops.broadcast_to(
+        ops.arange(ops.shape(order)[0], dtype="int32")[:, None], ops.shape(order)
+    )
+    return ops.scatter(ops.stack([rows, order], axis=-1), kept, ops.shape(scores))
 
 
-def select(scores, k, keep_fraction, labels, n_classes, selection, candidates=None):
+def select(
+    scores: Any,
+    k: Any,
+    keep_fraction: Any,
+    labels: Any,
+    n_classes: int,
+    selection: str,
+    candidates: Any = None,
+) -> Any:
     """The rules' selection mask: the ``k`` smallest of every row, globally or per class.
 
     Parameters
@@ -145,7 +159,7 @@ def select(scores, k, keep_fraction, labels, n_classes, selection, candidates=No
         return smallest_mask(scores, k)
     if labels is None:
         raise ValueError('selection="per_class" needs the labels of the batch.')
-    labels = tf.cast(labels, tf.int32)
-    weights = tf.ones_like(scores[0]) if candidates is None else candidates
-    counts = tf.math.unsorted_segment_sum(weights, labels, n_classes)
+    labels = ops.cast(labels, "int32")
+    weights = ops.ones_like(scores[0]) if candidates is None else candidates
+    counts = ops.segment_sum(weights, labels, num_segments=n_classes)
     return smallest_mask_per_class(scores, labels, class_quotas(counts, keep_fraction, k))

@@ -6,6 +6,7 @@ Source files are parsed with :mod:`ast`, never imported.
 import ast
 import os
 import tokenize
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -20,7 +21,7 @@ def _is_test_dir(name):
     return name in ("test", "tests") or name.startswith("test_") or name.endswith("_test")
 
 
-def stdlib_packages(stdlib):
+def stdlib_packages(stdlib: str) -> list[str]:
     """The package folders at the top of the standard library ``stdlib``."""
     return sorted(
         name
@@ -77,7 +78,9 @@ def _docstrings(tree):
     return found
 
 
-def collect_docstrings(stdlib, packages, min_words):
+def collect_docstrings(
+    stdlib: str, packages: Sequence[str], min_words: int
+) -> tuple[list[str], np.ndarray, list[str]]:
     """``(texts, labels, sources)`` of ``packages`` under the folder ``stdlib``.
 
     Every docstring is read with :mod:`ast`; a text found more than once
@@ -112,7 +115,7 @@ def collect_docstrings(stdlib, packages, min_words):
     return texts, labels, sources
 
 
-def check_packages(packages, available):
+def check_packages(packages: Iterable[str], available: Sequence[str]) -> list[str]:
     if isinstance(packages, (str, bytes)):
         raise TypeError(
             f"packages must be a list of package names, not a single string; got {packages!r} "

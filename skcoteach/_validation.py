@@ -7,15 +7,22 @@ here changes the caller's arrays: every function returns new arrays (or
 views that are never written to).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.utils import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._compat import check_sample_weight
+
+if TYPE_CHECKING:
+    from ._classifier import CoTeachingClassifier
 
 __all__ = [
     "PreparedFit",
@@ -70,12 +77,12 @@ class PreparedFit:
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def n_samples(X):
+def n_samples(X: Any) -> int:
     """Number of samples of a validated ``X`` (an ndarray or a scipy.sparse matrix)."""
     return X.shape[0]
 
 
-def as_float32(X, source="X"):
+def as_float32(X: Any, source: str = "X") -> Any:
     """``X`` (ndarray or CSR) as float32; values finite in float64 but not in float32 are an error.
 
     Raises
@@ -107,7 +114,7 @@ def _position(X, flat_index):
     return f"row {row}, " + (f"column {rest[0]}" if len(rest) == 1 else f"position {tuple(rest)}")
 
 
-def check_sample_shape(estimator, X):
+def check_sample_shape(estimator: CoTeachingClassifier, X: Any) -> None:
     """Images must keep the shape seen in ``fit`` (``validate_data`` checks axis 1)."""
     if X.shape[1:] != tuple(estimator.X_shape_[1:]):
         raise ValueError(
@@ -116,14 +123,16 @@ def check_sample_shape(estimator, X):
         )
 
 
-def validate_X(estimator, X):
+def validate_X(estimator: CoTeachingClassifier, X: Any) -> Any:
     """``X`` for prediction or validation, checked against the fitted shape, as float32."""
     X = validate_data(estimator, X, reset=False, **_ARRAY_OPTIONS)
     check_sample_shape(estimator, X)
     return as_float32(X)
 
 
-def validate_X_y(estimator, X, y, reset):
+def validate_X_y(
+    estimator: CoTeachingClassifier, X: Any, y: ArrayLike, reset: bool
+) -> tuple[Any, np.ndarray]:
     """Training ``X`` (float32) and ``y``; ``reset`` records the features seen."""
     X, y = validate_data(estimator, X, y, reset=reset, **_ARRAY_OPTIONS)
     check_classification_targets(y)
@@ -132,7 +141,9 @@ def validate_X_y(estimator, X, y, reset):
     return as_float32(X), y
 
 
-def training_classes(estimator, y, classes, reset):
+def training_classes(
+    estimator: CoTeachingClassifier, y: np.ndarray, classes: ArrayLike | None, reset: bool
+) -> np.ndarray:
     """All classes of the fit: those of ``y`` or ``classes`` on a new fit, else ``classes_``."""
     if not reset:
         return estimator.classes_
@@ -145,7 +156,7 @@ def training_classes(estimator, y, classes, reset):
     return all_classes
 
 
-def encode_y(y, classes):
+def encode_y(y: ArrayLike, classes: np.ndarray) -> np.ndarray:
     """``y`` as int32 positions in ``classes``; refuses labels that are not among them."""
     y = np.asarray(y)
     unseen = np.setdiff1d(np.unique(y), classes)
@@ -157,7 +168,15 @@ def encode_y(y, classes):
     return np.searchsorted(classes, y).astype(np.int32)
 
 
-def training_weights(sample_weight, class_weight, X, y, y_enc, classes, reset):
+def training_weights(
+    sample_weight: ArrayLike | None,
+    class_weight: dict[Any, float] | str | None,
+    X: Any,
+    y: np.ndarray,
+    y_enc: np.ndarray,
+    classes: np.ndarray,
+    reset: bool,
+) -> np.ndarray:
     """Sample weights times class weights, float32; at least 2 classes must weigh > 0."""
     weights = check_sample_weight(sample_weight, X)
     if class_weight is not None:
@@ -176,7 +195,14 @@ def training_weights(sample_weight, class_weight, X, y, y_enc, classes, reset):
     return weights
 
 
-def split_validation(X, y, y_enc, weights, validation_split, validation_data):
+def split_validation(
+    X: Any,
+    y: np.ndarray,
+    y_enc: np.ndarray,
+    weights: np.ndarray,
+    validation_split: float,
+    validation_data: tuple | None,
+) -> tuple[Any, np.ndarray, np.ndarray, tuple | None]:
     """Hold out the last ``validation_split`` share of the samples, as Keras does.
 
     Returns
@@ -198,7 +224,9 @@ def split_validation(X, y, y_enc, weights, validation_split, validation_data):
     return X[:-n_val], y_enc[:-n_val], weights[:-n_val], held_out
 
 
-def check_validation_data(estimator, validation_data):
+def check_validation_data(
+    estimator: CoTeachingClassifier, validation_data: tuple | list | None
+) -> tuple[Any, np.ndarray, np.ndarray] | None:
     """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None.
 
     ``X_val`` gets the checks of the ``X`` given to ``predict`` (features, or
@@ -300,7 +328,14 @@ def check_validation_data(estimator, validation_data):
     return X_val, y_val, checked("sample_weight_val", check_sample_weight, w, X_val)
 
 
-def training_data(estimator, X, y, sample_weight, reset, classes):
+def training_data(
+    estimator: CoTeachingClassifier,
+    X: Any,
+    y: ArrayLike,
+    sample_weight: ArrayLike | None,
+    reset: bool,
+    classes: ArrayLike | None,
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validated ``X``, ``y``, encoded ``y``, weights and all classes of a fit."""
     X, y = validate_X_y(estimator, X, y, reset)
     classes = training_classes(estimator, y, classes, reset)

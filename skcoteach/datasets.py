@@ -22,13 +22,20 @@ as written by ``np.savez(path, x_train=..., y_train=..., x_test=...,
 y_test=...)``.
 """
 
+from __future__ import annotations
+
 import os
 import sysconfig
 import zipfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._stdlib_corpus import check_packages, collect_docstrings, stdlib_packages
+
+if TYPE_CHECKING:
+    from sklearn.utils import Bunch
 
 __all__ = ["STDLIB_PACKAGES", "load_fashion_mnist", "load_mnist", "load_stdlib_docstrings"]
 
@@ -134,7 +141,9 @@ def _load(name, path):
     return _load_npz(file)
 
 
-def load_mnist(path=None):
+def load_mnist(
+    path: str | os.PathLike | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load the MNIST handwritten digits.
 
     Parameters
@@ -182,7 +191,9 @@ def load_mnist(path=None):
     return _load("mnist", path)
 
 
-def load_fashion_mnist(path=None):
+def load_fashion_mnist(
+    path: str | os.PathLike | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load the Fashion-MNIST clothing images (Zalando Research).
 
     Parameters
@@ -246,7 +257,9 @@ STDLIB_PACKAGES = (
     "xml",
 )
 
-def load_stdlib_docstrings(*, packages=STDLIB_PACKAGES, min_words=5, return_X_y=False):
+def load_stdlib_docstrings(
+    *, packages: Sequence[str] = STDLIB_PACKAGES, min_words: int = 5, return_X_y: bool = False
+) -> Bunch | tuple[list[str], np.ndarray]:
     """Load the docstrings of standard-library packages, labelled by package.
 
     A text classification data set that ships with Python: the docstrings of

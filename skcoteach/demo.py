@@ -8,17 +8,34 @@ user who does not know the noise rate gets, and with ``tau`` = the true
 rate), and prints the accuracy of each on the *clean* test labels.
 """
 
+from __future__ import annotations
+
 import argparse
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._compat import import_keras
 
+if TYPE_CHECKING:
+    import keras
+
 __all__ = ["standard_training", "run", "main"]
 
 
-def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, random_state, meta=None):
+def standard_training(
+    factory: Callable[..., Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    random_state: int,
+    meta: dict[str, Any] | None = None,
+) -> keras.Model:
     """Train one network with plain ``keras.Model.fit``: the baseline.
 
     Parameters
@@ -47,7 +64,7 @@ def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, rando
     from ._compat import seeded
 
     keras = import_keras()  # the first import of TensorFlow is quiet
-    import tensorflow as tf
+    from .backends.tensorflow._training import shuffled_dataset
 
     classes = np.unique(y)
     if meta is None:
@@ -62,16 +79,14 @@ def standard_training(factory, X, y, *, epochs, batch_size, learning_rate, rando
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy"
     )
-    data = (
-        tf.data.Dataset.from_tensor_slices((X.astype(np.float32), y))
-        .shuffle(len(X), seed=random_state, reshuffle_each_iteration=True)
-        .batch(batch_size)
-    )
+    data = shuffled_dataset(X.astype(np.float32), y, batch_size, seed=random_state)
     model.fit(data, epochs=epochs, shuffle=False, verbose=0)  # the dataset shuffles
     return model
 
 
-def run(noise_rate=0.4, epochs=100, random_state=0, verbose=True):
+def run(
+    noise_rate: float = 0.4, epochs: int = 100, random_state: int = 0, verbose: bool = True
+) -> dict[str, float]:
     """Train both ways on noisy digits; return the clean test accuracies.
 
     Parameters
@@ -173,7 +188,7 @@ def _demo_network(meta):
     return mlp(meta, hidden_layer_sizes=(256,))
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     """Command line entry point: ``python -m skcoteach.demo``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noise-rate", type=float, default=0.4)

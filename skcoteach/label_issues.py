@@ -33,7 +33,10 @@ Uncertainty in Dataset Labels", Journal of Artificial Intelligence Research
 70, 2021.
 """
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import num_samples
@@ -61,7 +64,8 @@ RANKINGS = ("label_quality", "self_confidence")
 # --------------------------------------------------------------------------
 # Array functions
 # --------------------------------------------------------------------------
-def label_quality_scores(labels, pred_probs, *, sample_loss=None, sample_kept=None):
+def label_quality_scores(labels: ArrayLike, pred_probs: ArrayLike, *,
+    sample_loss: ArrayLike | None = None, sample_kept: ArrayLike | None = None) -> np.ndarray:
     """Label quality of every sample: lower means more likely mislabelled.
 
     The score of sample ``i`` with given label ``k`` is
@@ -124,7 +128,7 @@ def label_quality_scores(labels, pred_probs, *, sample_loss=None, sample_kept=No
     return scores
 
 
-def num_label_issues(labels, pred_probs):
+def num_label_issues(labels: ArrayLike, pred_probs: ArrayLike) -> int:
     """Number of wrong labels estimated by confident learning.
 
     The calibrated off-diagonal count of the confident joint
@@ -183,14 +187,14 @@ def _confident_off_diagonal(labels, pred_probs):
 
 
 def find_label_issues_from_arrays(
-    labels,
-    pred_probs,
+    labels: ArrayLike,
+    pred_probs: ArrayLike,
     *,
-    sample_loss=None,
-    sample_kept=None,
-    filter_by="low_label_quality",
-    return_indices_ranked_by=None,
-):
+    sample_loss: ArrayLike | None = None,
+    sample_kept: ArrayLike | None = None,
+    filter_by: str = "low_label_quality",
+    return_indices_ranked_by: str | None = None,
+) -> np.ndarray:
     """Flag likely label errors from probabilities and training statistics.
 
     The array version of :func:`find_label_issues`, for probabilities and
@@ -281,15 +285,15 @@ def _rank(indices, labels, pred_probs, scores, ranked_by):
 
 
 def find_label_issues(
-    estimator,
-    X,
-    y,
+    estimator: Any,
+    X: Any,
+    y: ArrayLike,
     *,
-    filter_by="low_label_quality",
-    return_indices_ranked_by=None,
-    as_frame=False,
-    training_statistics="auto",
-):
+    filter_by: str = "low_label_quality",
+    return_indices_ranked_by: str | None = None,
+    as_frame: bool = False,
+    training_statistics: str | bool = "auto",
+) -> Any:
     """Find the samples whose given labels are most likely wrong.
 
     Combines the fitted peers' probabilities ``estimator.predict_proba(X)``

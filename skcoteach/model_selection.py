@@ -5,7 +5,7 @@
 :class:`~skcoteach.CoTeachingClassifier`, alone or as the last step of a
 :class:`~sklearn.pipeline.Pipeline`.  Before scikit-learn's own loop scores
 the candidates, the (candidate, fold) fits that may share a compiled training
-step are trained together (see :mod:`skcoteach._joint`); scikit-learn's loop
+step are trained together (see :mod:`skcoteach.backends.tensorflow._joint`); scikit-learn's loop
 then finds each fit done and only scores it.  Everything else (scoring,
 ranking, ``refit``, ``error_score``, ``return_train_score``) is
 scikit-learn's code.
@@ -21,11 +21,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._classifier import CoTeachingClassifier
-from ._compat import Interval, StrOptions, num_samples
+from ._compat import Interval, StrOptions, num_samples, safe_indexing
 
 __all__ = ["CoTeachingGridSearchCV", "SHARED_PARAMS"]
 
@@ -129,15 +129,14 @@ def _split_params(estimator, candidate):
 
 def _trainable_together(classifier):
     """Whether this classifier's fit can run in a joint step (else it is fitted on its own)."""
-    import tensorflow as tf
-
     from . import _build
+    from .backends.tensorflow._replicas import under_distribution
 
     if not (
         isinstance(classifier.tau, numbers.Real)
         and not classifier.callbacks
         and not classifier.validation_split
-        and not tf.distribute.has_strategy()
+        and not under_distribution()
     ):
         return False
     try:
@@ -183,7 +182,7 @@ def _memory_cap(jobs):
 
 def _fit_group(classifiers, datasets):
     """Train ``classifiers`` together; per classifier ``(error, seconds)`` (time shared equally)."""
-    from ._joint import fit_together
+    from .backends.tensorflow._joint import fit_together
 
     start = time.perf_counter()
     errors = fit_together(classifiers, datasets)
@@ -360,7 +359,7 @@ class CoTeachingGridSearchCV(GridSearchCV):
         alone = []
         folds = []
         for train, _ in splits:
-            X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+            X_train, y_train = safe_indexing(X, train), safe_indexing(y, train)
             folds.append((X_train, y_train, _data_key(X_train, y_train)))
         self._job_keys = [[_job_key(c, fold[2]) for fold in folds] for c in candidates]
         for c, candidate in enumerate(candidates):

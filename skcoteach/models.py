@@ -17,7 +17,14 @@ that sparse columns are never centred nor amplified and dense 0/1 columns
 pass unchanged (user guide, "Sparse, text and categorical features").
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["mlp", "cnn"]
 
@@ -33,7 +40,12 @@ def _normalization(meta, per_feature):
     return keras.layers.Normalization(axis=None if not per_feature else -1, mean=mean, variance=var)
 
 
-def mlp(meta, hidden_layer_sizes=(100,), activation="relu", dropout=0.0):
+def mlp(
+    meta: dict[str, Any],
+    hidden_layer_sizes: tuple[int, ...] = (100,),
+    activation: str = "relu",
+    dropout: float = 0.0,
+) -> keras.Model:
     """A multi-layer perceptron for tabular data.
 
     Parameters
@@ -74,7 +86,13 @@ def mlp(meta, hidden_layer_sizes=(100,), activation="relu", dropout=0.0):
     return keras.Model(inputs, outputs)
 
 
-def cnn(meta, filters=(32, 64), kernel_size=3, dense_units=128, dropout=0.0):
+def cnn(
+    meta: dict[str, Any],
+    filters: tuple[int, ...] = (32, 64),
+    kernel_size: int = 3,
+    dense_units: int = 128,
+    dropout: float = 0.0,
+) -> keras.Model:
     """A small convolutional network for images.
 
     Each entry of ``filters`` adds a ``Conv2D`` (``same`` padding, ReLU)

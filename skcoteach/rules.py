@@ -1,4 +1,4 @@
-"""Update rules of Co-teaching, as small pure TensorFlow functions.
+"""Update rules of Co-teaching, as small pure functions of ``keras.ops``.
 
 The compiled training step of :class:`~skcoteach.CoTeachingClassifier` computes,
 from one forward pass of every peer, the log-probabilities ``log_probs`` of shape
@@ -40,12 +40,14 @@ divergence term ``2 / (P (P - 1))`` times the sum over ordered pairs, which
 equals the two-peer formula for ``P = 2``.
 
 All functions are pure: they read their arguments only, change no state and can
-be called eagerly (as the unit tests do) or inside a ``tf.function``.
+be called eagerly (as the unit tests do) or inside a compiled training step;
+they use ``keras.ops`` only, so they run on any Keras backend.
 """
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-import tensorflow as tf
+from keras import ops
 
 from ._rule_registry import REGISTRY, check_options
 from ._selection import select
@@ -81,12 +83,12 @@ class Update(NamedTuple):
         ``keep_mask[p, i] = 1`` if sample ``i`` was used to update peer ``p``.
     """
 
-    total_loss: tf.Tensor
-    peer_losses: tf.Tensor
-    keep_mask: tf.Tensor
+    total_loss: Any
+    peer_losses: Any
+    keep_mask: Any
 
 
-def cross_entropy(log_probs, y):
+def cross_entropy(log_probs: Any, y: Any) -> Any:
     """Per-sample cross-entropy of every peer.
 
     Parameters
@@ -101,11 +103,11 @@ def cross_entropy(log_probs, y):
     Tensor of shape (n_peers, batch)
         ``-log p_peer(y | x)`` for every peer and sample.
     """
-    onehot = tf.one_hot(tf.cast(y, tf.int32), tf.shape(log_probs)[-1], dtype=log_probs.dtype)
-    return -tf.reduce_sum(log_probs * onehot, axis=-1)
+    onehot = ops.one_hot(ops.cast(y, "int32"), log_probs.shape[-1], dtype=log_probs.dtype)
+    return -ops.sum(log_probs * onehot, axis=-1)
 
 
-def n_keep(batch_size, keep_fraction):
+def n_keep(batch_size: Any, keep_fraction: Any) -> Any:
     """Number of samples kept in a batch: ``max(1, floor(R * batch))``.
 
     Rounded down as the official Co-teaching code, with the tolerance
@@ -124,15 +126,15 @@ def n_keep(batch_size, keep_fraction):
     int32 Tensor
         Between 1 and ``batch_size``.
     """
-    size = tf.cast(batch_size, tf.float64)
-    if not tf.is_tensor(keep_fraction):  # a Python float: no detour through float32
-        keep_fraction = tf.constant(keep_fraction, tf.float64)
-    product = tf.cast(keep_fraction, tf.float64) * size + KEEP_TOLERANCE
-    k = tf.cast(tf.floor(product), tf.int32)
-    return tf.clip_by_value(k, 1, tf.maximum(tf.cast(batch_size, tf.int32), 1))
+    size = ops.cast(batch_size, "float64")
+    if not ops.is_tensor(keep_fraction):  # a Python float: no detour through float32
+        keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
+    product = ops.cast(keep_fraction, "float64") * size + KEEP_TOLERANCE
+    k = ops.cast(ops.floor(product), "int32")
+    return ops.clip(k, 1, ops.maximum(ops.cast(batch_size, "int32"), 1))
 
 
-def peer_view(losses):
+def peer_view(losses: Any) -> Any:
     """Loss by which each peer's training samples are ranked.
 
     Row ``p`` of the result is the mean loss of all peers except ``p``.  It is
@@ -150,11 +152,11 @@ def peer_view(losses):
     Tensor of shape (n_peers, batch)
     """
     n_peers = losses.shape[0]
-    others = (1.0 - tf.eye(n_peers, dtype=losses.dtype)) / (n_peers - 1)
-    return tf.matmul(others, losses)
+    others = (1.0 - ops.eye(n_peers, dtype=losses.dtype)) / (n_peers - 1)
+    return ops.matmul(others, losses)
 
 
-def smallest_mask(scores, k):
+def smallest_mask(scores: Any, k: Any) -> Any:
     """0/1 mask of the ``k`` smallest scores of every row.
 
     Parameters
@@ -168,15 +170,15 @@ def smallest_mask(scores, k):
     Tensor of shape (n_rows, batch), same dtype as ``scores``
         1 where the entry is among the ``k`` smallest of its row.
     """
-    _, idx = tf.math.top_k(-scores, k=k, sorted=False)  # (n_rows, k), distinct per row
+    _, idx = ops.top_k(-scores, k, sorted=False)  # (n_rows, k), distinct per row
     # A scatter of ones, linear in the batch size (summing one-hot rows of the
-    # indices would build an (n_rows, k, batch) tensor: 3 ms per step at batch 2048).
-    rows = tf.broadcast_to(tf.range(tf.shape(idx)[0])[:, tf.newaxis], tf.shape(idx))
-    ones = tf.ones(tf.shape(idx), scores.dtype)
-    return tf.scatter_nd(tf.stack([rows, idx], axis=-1), ones, tf.shape(scores))
+    # indices would build an (n_rows, k, batch) tensor).
+    rows = ops.broadcast_to(ops.arange(ops.shape(idx)[0], dtype=idx.dtype)[:, None], ops.shape(idx))
+    ones = ops.ones(ops.shape(idx), scores.dtype)
+    return ops.scatter(ops.stack([rows, idx], axis=-1), ones, ops.shape(scores))
 
 
-def weighted_mean(losses, weights):
+def weighted_mean(losses: Any, weights: Any) -> Any:
     """Mean of ``losses`` weighted by ``weights`` along the last axis.
 
     Rows whose weights sum to zero give a loss of 0 (and no gradient).
@@ -189,20 +191,20 @@ def weighted_mean(losses, weights):
     -------
     Tensor of shape (n_peers,)
     """
-    total = tf.reduce_sum(losses * weights, axis=-1)
-    return tf.math.divide_no_nan(total, tf.reduce_sum(weights, axis=-1))
+    total = ops.sum(losses * weights, axis=-1)
+    return ops.divide_no_nan(total, ops.sum(weights, axis=-1))
 
 
 def coteaching(
-    losses,
-    log_probs,
-    keep_fraction,
-    sample_weight,
-    epoch=None,
-    mean=weighted_mean,
-    labels=None,
-    selection="global",
-):
+    losses: Any,
+    log_probs: Any,
+    keep_fraction: Any,
+    sample_weight: Any,
+    epoch: Any = None,
+    mean: Callable[..., Any] = weighted_mean,
+    labels: Any = None,
+    selection: str = "global",
+) -> Update:
     """Co-teaching's cross update.
 
     Parameters
@@ -237,8 +239,8 @@ def coteaching(
         ``total_loss`` is the sum of the peers' losses: each peer's variables
         get the gradient of its own loss only.
     """
-    k = n_keep(tf.shape(losses)[1], keep_fraction)
-    scores = tf.stop_gradient(peer_view(losses))
+    k = n_keep(ops.shape(losses)[1], keep_fraction)
+    scores = ops.stop_gradient(peer_view(losses))
     mask = select(scores, k, keep_fraction, labels, _n_classes(log_probs), selection)
     return _cross_update(losses, mask, sample_weight, mean)
 
@@ -250,13 +252,13 @@ def _n_classes(log_probs):
 
 def _cross_update(losses, mask, sample_weight, mean, candidates=None):
     if candidates is not None:
-        mask = mask * candidates[tf.newaxis, :]
-    weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
+        mask = mask * candidates[None, :]
+    weights = mask * ops.cast(sample_weight, losses.dtype)[None, :]
     peer_losses = mean(losses, weights)
-    return Update(tf.reduce_sum(peer_losses), peer_losses, mask)
+    return Update(ops.sum(peer_losses), peer_losses, mask)
 
 
-def disagreement(log_probs):
+def disagreement(log_probs: Any) -> Any:
     """1 for the samples on which not all peers predict the same class.
 
     Parameters
@@ -267,22 +269,22 @@ def disagreement(log_probs):
     -------
     Tensor of shape (batch,), dtype of ``log_probs``
     """
-    predicted = tf.argmax(log_probs, axis=-1)
-    agree = tf.reduce_all(tf.equal(predicted, predicted[:1]), axis=0)
-    return 1.0 - tf.cast(agree, log_probs.dtype)
+    predicted = ops.argmax(log_probs, axis=-1)
+    agree = ops.all(ops.equal(predicted, predicted[:1]), axis=0)
+    return 1.0 - ops.cast(agree, log_probs.dtype)
 
 
 def coteaching_plus(
-    losses,
-    log_probs,
-    keep_fraction,
-    sample_weight,
-    epoch,
-    init_epochs=0,
-    mean=weighted_mean,
-    labels=None,
-    selection="global",
-):
+    losses: Any,
+    log_probs: Any,
+    keep_fraction: Any,
+    sample_weight: Any,
+    epoch: Any,
+    init_epochs: int = 0,
+    mean: Callable[..., Any] = weighted_mean,
+    labels: Any = None,
+    selection: str = "global",
+) -> Update:
     """Co-teaching+: the cross update restricted to disagreeing samples.
 
     Parameters
@@ -302,19 +304,19 @@ def coteaching_plus(
         As :func:`coteaching`; a batch without disagreement gives zero losses
         and an all-zero mask.
     """
-    batch = tf.shape(losses)[1]
-    active = tf.cast(epoch, tf.int64) >= init_epochs
-    candidates = tf.where(active, disagreement(log_probs), tf.ones([batch], losses.dtype))
-    n_candidates = tf.cast(tf.reduce_sum(candidates), tf.int32)
-    k = tf.minimum(n_keep(tf.maximum(n_candidates, 1), keep_fraction), n_candidates)
+    batch = ops.shape(losses)[1]
+    active = ops.cast(epoch, "int64") >= init_epochs
+    candidates = ops.where(active, disagreement(log_probs), ops.ones([batch], losses.dtype))
+    n_candidates = ops.cast(ops.sum(candidates), "int32")
+    k = ops.minimum(n_keep(ops.maximum(n_candidates, 1), keep_fraction), n_candidates)
     # Non-candidates are ranked after every candidate.
-    scores = tf.stop_gradient(peer_view(losses)) + (1.0 - candidates)[tf.newaxis, :] * 1e30
+    scores = ops.stop_gradient(peer_view(losses)) + (1.0 - candidates)[None, :] * 1e30
     n_classes = _n_classes(log_probs)
     mask = select(scores, k, keep_fraction, labels, n_classes, selection, candidates)
     return _cross_update(losses, mask, sample_weight, mean, candidates)
 
 
-def symmetric_kl(log_probs):
+def symmetric_kl(log_probs: Any) -> Any:
     """Sum over ordered pairs of peers of ``KL(p_a || p_b)``, per sample.
 
     Parameters
@@ -327,25 +329,25 @@ def symmetric_kl(log_probs):
         For two peers, ``KL(p1 || p2) + KL(p2 || p1)``.
     """
     n_peers = log_probs.shape[0]
-    probs = tf.exp(log_probs)
-    own = tf.reduce_sum(probs * log_probs, axis=[0, 2])  # sum_a sum_k p_a log p_a
-    cross = tf.reduce_sum(
-        tf.reduce_sum(probs, axis=0) * tf.reduce_sum(log_probs, axis=0), axis=-1
+    probs = ops.exp(log_probs)
+    own = ops.sum(probs * log_probs, axis=[0, 2])  # sum_a sum_k p_a log p_a
+    cross = ops.sum(
+        ops.sum(probs, axis=0) * ops.sum(log_probs, axis=0), axis=-1
     )  # sum_k (sum_a p_a) (sum_b log p_b)
     return n_peers * own - cross
 
 
 def jocor(
-    losses,
-    log_probs,
-    keep_fraction,
-    sample_weight,
-    epoch=None,
-    co_lambda=0.1,
-    mean=weighted_mean,
-    labels=None,
-    selection="global",
-):
+    losses: Any,
+    log_probs: Any,
+    keep_fraction: Any,
+    sample_weight: Any,
+    epoch: Any = None,
+    co_lambda: float = 0.1,
+    mean: Callable[..., Any] = weighted_mean,
+    labels: Any = None,
+    selection: str = "global",
+) -> Update:
     """JoCoR: joint loss with co-regularisation, small-loss selection, joint update.
 
     Parameters
@@ -365,15 +367,15 @@ def jocor(
         samples; every peer is trained on the same samples.
     """
     n_peers = losses.shape[0]
-    joint = (1.0 - co_lambda) * (2.0 / n_peers) * tf.reduce_sum(losses, axis=0)
+    joint = (1.0 - co_lambda) * (2.0 / n_peers) * ops.sum(losses, axis=0)
     joint = joint + co_lambda * (2.0 / (n_peers * (n_peers - 1))) * symmetric_kl(log_probs)
-    k = n_keep(tf.shape(losses)[1], keep_fraction)
-    scores = tf.stop_gradient(joint)[tf.newaxis, :]
+    k = n_keep(ops.shape(losses)[1], keep_fraction)
+    scores = ops.stop_gradient(joint)[None, :]
     mask = select(scores, k, keep_fraction, labels, log_probs.shape[-1], selection)  # (1, batch)
-    weights = mask * tf.cast(sample_weight, losses.dtype)[tf.newaxis, :]
-    total = mean(joint[tf.newaxis, :], weights)[0]
+    weights = mask * ops.cast(sample_weight, losses.dtype)[None, :]
+    total = mean(joint[None, :], weights)[0]
     peer_losses = mean(losses, weights)
-    return Update(total, peer_losses, tf.tile(mask, [n_peers, 1]))
+    return Update(total, peer_losses, ops.tile(mask, [n_peers, 1]))
 
 
 #: Update rules by name, as accepted by ``CoTeachingClassifier(strategy=...)``:

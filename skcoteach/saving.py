@@ -9,10 +9,24 @@ instead: the saved Keras model holds the networks, not the estimator's
 parameters or ``classes_``.
 """
 
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
 __all__ = ["load_model"]
 
 
-def load_model(filepath, *, compile=True, safe_mode=True, custom_objects=None):
+def load_model(
+    filepath: str | os.PathLike,
+    *,
+    compile: bool = True,
+    safe_mode: bool = True,
+    custom_objects: dict[str, Any] | None = None,
+) -> keras.Model:
     """Load a ``.keras`` file written by ``clf.model_.save`` or ``ModelCheckpoint``.
 
     :func:`keras.saving.load_model` after registering skcoteach's classes with
@@ -41,7 +55,7 @@ def load_model(filepath, *, compile=True, safe_mode=True, custom_objects=None):
     from ._compat import import_keras
 
     keras = import_keras()
-    from . import _ensemble  # noqa: F401  (registers PeerEnsemble with Keras)
+    from .backends.tensorflow import _ensemble  # noqa: F401  (registers PeerEnsemble with Keras)
 
     return keras.saving.load_model(
         filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode

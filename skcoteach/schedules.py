@@ -23,7 +23,7 @@ __all__ = ["forget_rate", "keep_fraction", "forget_rate_schedule", "n_kept", "KE
 KEEP_TOLERANCE = 1e-9
 
 
-def forget_rate(epoch, tau, Tk, c=1.0):
+def forget_rate(epoch: int, tau: float, Tk: float, c: float = 1.0) -> float:
     """Forget rate ``tau * min((epoch / Tk) ** c, 1)`` at a 0-based epoch.
 
     Parameters
@@ -56,7 +56,7 @@ def forget_rate(epoch, tau, Tk, c=1.0):
     return float(tau) * min((epoch / Tk) ** c, 1.0)
 
 
-def keep_fraction(epoch, tau, Tk, c=1.0):
+def keep_fraction(epoch: int, tau: float, Tk: float, c: float = 1.0) -> float:
     """Kept fraction ``R(T) = 1 - forget_rate(T)`` of each mini-batch.
 
     Parameters
@@ -83,7 +83,7 @@ def keep_fraction(epoch, tau, Tk, c=1.0):
     return 1.0 - forget_rate(epoch, tau, Tk, c)
 
 
-def forget_rate_schedule(n_epochs, tau, Tk, c=1.0):
+def forget_rate_schedule(n_epochs: int, tau: float, Tk: float, c: float = 1.0) -> np.ndarray:
     """Forget rate of every epoch from 0 to ``n_epochs - 1``.
 
     Parameters
@@ -106,7 +106,7 @@ def forget_rate_schedule(n_epochs, tau, Tk, c=1.0):
     return np.array([forget_rate(t, tau, Tk, c) for t in range(n_epochs)])
 
 
-def n_kept(batch_size, keep_fraction):
+def n_kept(batch_size: int, keep_fraction: float) -> int:
     """Number of samples kept in a mini-batch: ``max(1, floor(R * batch_size))``.
 
     As the official Co-teaching code (``int(remember_rate * len(batch))``),

@@ -47,7 +47,7 @@ def fit_together_and_alone(estimators, data):
     """
     from sklearn.base import clone
 
-    from skcoteach._joint import fit_together
+    from skcoteach.backends.tensorflow._joint import fit_together
 
     assert fit_together(estimators, data) == [None] * len(estimators)
     pairs = []

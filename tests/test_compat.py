@@ -27,7 +27,7 @@ def test_fused_adam_falls_back_to_keras_update_without_the_moment_attributes(mon
     import keras
     import tensorflow as tf
 
-    from skcoteach._optimizers import FusedAdam
+    from skcoteach.backends.tensorflow._optimizers import FusedAdam
 
     def no_fused_kernel(**kwargs):
         raise AssertionError("the fused kernel was used")
@@ -42,7 +42,7 @@ def test_fused_adam_falls_back_to_keras_update_without_the_moment_attributes(mon
 def test_fused_adam_uses_the_kernel_when_the_attributes_are_there(monkeypatch):
     import tensorflow as tf
 
-    from skcoteach._optimizers import FusedAdam
+    from skcoteach.backends.tensorflow._optimizers import FusedAdam
 
     calls = []
     kernel = tf.raw_ops.ResourceApplyAdam

@@ -243,7 +243,7 @@ def test_every_epoch_is_exactly_one_pass(digits, n, batch_size, steps_per_execut
 def test_training_order_is_a_seeded_permutation_per_epoch():
     import tensorflow as tf
 
-    from skcoteach._training import batch_positions, epoch_order
+    from skcoteach.backends.tensorflow._training import batch_positions, epoch_order
 
     dataset = batch_positions(10, 4)
     assert dataset.cardinality() == 3
@@ -272,7 +272,7 @@ def test_one_graph_training_function_equals_keras_function(
     # PeerEnsemble replaces Keras's training function (nested tf.functions)
     # by one while loop over the same steps: it must train exactly as Keras's
     # function does, including the short last execution of an epoch.
-    from skcoteach._ensemble import PeerEnsemble
+    from skcoteach.backends.tensorflow._ensemble import PeerEnsemble
 
     X, y, _, _ = digits
     params = {
@@ -300,7 +300,7 @@ def test_warm_start_trains_on_the_new_arrays(digits, monkeypatch, lean):
     # fit: a warm start on other data of the same shape must train on that
     # data, with the traced one-graph function reused (the arrays are an
     # argument, not a capture) or with Keras's function traced again.
-    from skcoteach._ensemble import PeerEnsemble
+    from skcoteach.backends.tensorflow._ensemble import PeerEnsemble
 
     if not lean:
         monkeypatch.setattr(PeerEnsemble, "_lean_train_function_applies", lambda self: False)

@@ -35,7 +35,7 @@ def _run(optimizer, steps=5, seed=0):
     ids=["defaults", "hyper-parameters", "weight_decay", "clipnorm", "lr_schedule", "amsgrad"],
 )
 def test_fused_adam_matches_keras_adam(config):
-    from skcoteach._optimizers import FusedAdam
+    from skcoteach.backends.tensorflow._optimizers import FusedAdam
 
     config = dict(config)
     if isinstance(config.get("learning_rate"), dict):
@@ -49,7 +49,7 @@ def test_fused_adam_matches_keras_adam(config):
 
 
 def test_fuse_only_replaces_exactly_adam():
-    from skcoteach._optimizers import FusedAdam, fuse
+    from skcoteach.backends.tensorflow._optimizers import FusedAdam, fuse
 
     adam = keras.optimizers.Adam(learning_rate=0.003, beta_1=0.8)
     fused = fuse(adam)
@@ -69,7 +69,7 @@ class PlainAdam(keras.optimizers.Adam):
 
 def test_classifier_fused_adam_trains_like_keras_adam(digits):
     from skcoteach import CoTeachingClassifier
-    from skcoteach._optimizers import FusedAdam
+    from skcoteach.backends.tensorflow._optimizers import FusedAdam
 
     X, y, X_test, _ = digits
     params = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state=0)

@@ -11,7 +11,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from skcoteach import rules  # noqa: E402
-from skcoteach._ensemble import PeerEnsemble  # noqa: E402
+from skcoteach.backends.tensorflow._ensemble import PeerEnsemble  # noqa: E402
 from skcoteach.schedules import n_kept  # noqa: E402
 
 

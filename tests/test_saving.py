@@ -47,7 +47,7 @@ def _saved_config(path):
 
 @pytest.mark.parametrize("compile", [True, False])
 def test_save_and_load_round_trip(fitted, iris, tmp_path, compile):
-    from skcoteach._ensemble import PeerEnsemble
+    from skcoteach.backends.tensorflow._ensemble import PeerEnsemble
 
     X, _ = iris
     path = tmp_path / "ensemble.keras"
@@ -68,7 +68,7 @@ def test_save_and_load_round_trip(fitted, iris, tmp_path, compile):
             np.testing.assert_array_equal(w, w0)
 
     if compile:
-        from skcoteach._optimizers import FusedAdam
+        from skcoteach.backends.tensorflow._optimizers import FusedAdam
 
         # Compiled as fit compiles: Keras's Adam runs fused, its state restored.
         assert type(loaded.optimizer) is FusedAdam
@@ -123,7 +123,7 @@ def test_logit_peers_round_trip(iris, tmp_path):
 
 
 def test_config_round_trip(iris):
-    from skcoteach._ensemble import MeanVector, PeerEnsemble
+    from skcoteach.backends.tensorflow._ensemble import MeanVector, PeerEnsemble
 
     X, y = iris
     clf = CoTeachingClassifier(strategy="jocor", strategy__co_lambda=0.3, **TINY).fit(X, y)

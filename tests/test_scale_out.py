@@ -216,6 +216,7 @@ GPUS = """
     import tensorflow as tf
     from tensorflow.python.eager.context import PhysicalDevice
     from skcoteach import parallel
+    from skcoteach.backends.tensorflow import _runtime
 
     gpus = [PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(2)]
     real_list = tf.config.list_physical_devices
@@ -227,7 +228,7 @@ GPUS = """
     out = {"report": report, "calls": calls}
     # TensorFlow's own variable set: left to TensorFlow (a fresh process in effect).
     os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "false"
-    parallel._STATE["pid"] = None
+    _runtime._STATE["pid"] = None
     calls = []
     report = parallel.configure_tensorflow()
     print(json.dumps({"default": out, "env": {"report": report, "calls": calls}}))
@@ -357,7 +358,7 @@ def test_a_worker_frees_each_fit_and_its_memory_stays_flat_over_20_fits():
 
 
 def test_the_kernel_cache_is_released_every_few_fits_when_no_fit_runs(monkeypatch):
-    from skcoteach import _training
+    from skcoteach.backends.tensorflow import _training
 
     calls = []
     monkeypatch.setattr(_training, "clear_kernel_cache", lambda: calls.append(1))
@@ -379,7 +380,7 @@ def test_the_optimizer_still_sums_gradients_under_a_strategy():
     import keras
     import tensorflow as tf
 
-    from skcoteach._compat import without_default_all_reduce
+    from skcoteach.backends.tensorflow._compat import without_default_all_reduce
 
     optimizer = without_default_all_reduce(keras.optimizers.SGD())
     grads_and_vars = [(tf.constant([1.0]), tf.Variable([0.0]))]

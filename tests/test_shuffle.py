@@ -13,7 +13,7 @@ FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state
 @pytest.fixture
 def orders(monkeypatch):
     """The training orders that ``fit`` gives its ensemble, one per epoch, in call order."""
-    from skcoteach._ensemble import PeerEnsemble
+    from skcoteach.backends.tensorflow._ensemble import PeerEnsemble
 
     seen = []
     original = PeerEnsemble.set_epoch_order
@@ -90,7 +90,7 @@ def test_the_default_order_follows_the_strategy(digits, orders, strategy, expect
 
 
 def test_once_is_the_first_epoch_of_the_reshuffled_order():
-    from skcoteach._training import epoch_order
+    from skcoteach.backends.tensorflow._training import epoch_order
 
     every = [epoch_order(10, 7, epoch).numpy() for epoch in range(3)]
     for epoch in range(3):

@@ -18,33 +18,39 @@ of one each) and the per-fit set-up (one traced function for all jobs).
 Imported lazily (it imports TensorFlow).
 """
 
+from __future__ import annotations
+
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import keras
 import scipy.sparse as sp
 import tensorflow as tf
 
-from . import _build
-from ._ensemble import LeanTraining
-from ._sparse import as_tensor
-from ._training import (
+from ... import _build
+from ..._callbacks import (
     WEIGHTS_NOT_FINITE,
     ForgetRateScheduler,
     OrderScheduler,
-    counted_fit,
     divergence_error,
     loss_divergence,
     quiet_retracing,
-    record,
     weights_finite,
 )
+from ._lean import LeanTraining
+from ._sparse import as_tensor
+from ._training import counted_fit, record
+
+if TYPE_CHECKING:
+    from ..._classifier import CoTeachingClassifier
 
 __all__ = ["JointEnsembles", "fit_together", "n_batches"]
 
 
 class JointEnsembles(LeanTraining, keras.Model):
-    """The :class:`~skcoteach._ensemble.PeerEnsemble` of several jobs, trained as one model.
+    """The :class:`~skcoteach.backends.tensorflow._ensemble.PeerEnsemble` of several jobs, trained as one model.
 
     A training batch is a tuple of one index tensor per job (the positions of
     that job's samples in its training arrays, see
@@ -67,11 +73,11 @@ class JointEnsembles(LeanTraining, keras.Model):
         """Every ensemble's trackers, so that Keras resets them at each epoch."""
         return [metric for ensemble in self.ensembles for metric in ensemble.metrics]
 
-    def set_training_arrays(self, arrays=()):
+    def set_training_arrays(self, arrays: Iterable[tuple] = ()) -> None:
         """Hold every job's ``(x, y, sample_weight)`` tensors (empty to release them)."""
         self._training_arrays = tuple(arrays)
 
-    def _train_on(self, batch, arrays):
+    def _train_on(self, batch: Any, arrays: tuple) -> None:
         """One step of every job on its batch of indices; one optimizer update for all."""
         batches = [
             ensemble._full_batch(index, job_arrays)
@@ -90,7 +96,7 @@ class JointEnsembles(LeanTraining, keras.Model):
         self._train_on(data, self._training_arrays)
         return self._train_logs()
 
-    def _train_logs(self):
+    def _train_logs(self) -> dict[str, tf.Tensor]:
         """Every job's logs, named ``"<job>:<log>"``."""
         return {
             f"{j}:{name}": value
@@ -111,7 +117,7 @@ class _Schedules(keras.callbacks.Callback):
             scheduler.on_epoch_begin(epoch, logs)
 
 
-def n_batches(n_samples, batch_size):
+def n_batches(n_samples: int, batch_size: int) -> int:
     """Mini-batches per epoch: jobs trained together must have the same number."""
     return -(-int(n_samples) // int(batch_size))
 
@@ -198,7 +204,9 @@ def _job(position, estimator, prepared, converted):
     )
 
 
-def fit_together(estimators, datasets):
+def fit_together(
+    estimators: list[CoTeachingClassifier], datasets: list[tuple[Any, Any]]
+) -> list[Exception | None]:
     """Fit every estimator on its data as its own ``fit(X, y)`` would, in one Keras fit.
 
     Parameters

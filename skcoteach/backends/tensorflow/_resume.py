@@ -5,7 +5,7 @@ moments and step count) and the number of epochs done, and makes the next
 ``fit`` with the same ``backup_dir`` start at that epoch.  Everything else a
 fit depends on is either derived from the epoch (the forget rate of
 :func:`skcoteach.schedules.forget_rate`, the training order of
-:func:`skcoteach._training.epoch_order`) or is the estimator's Python
+:func:`skcoteach.backends.tensorflow._training.epoch_order`) or is the estimator's Python
 state, which :class:`ResumeState` writes next to Keras's checkpoint at the end
 of every epoch: the seed of the training order (drawn afresh by
 ``random_state=None``), ``tau`` (estimated once by ``tau="auto"``) and the logs
@@ -22,6 +22,7 @@ Imported lazily (it imports Keras and TensorFlow).
 
 import json
 import posixpath
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -32,7 +33,7 @@ __all__ = ["STATE_FILE", "ResumeState", "backup_dir"]
 STATE_FILE = "skcoteach_state.json"
 
 
-def backup_dir(callbacks):
+def backup_dir(callbacks: list[keras.callbacks.Callback]) -> str | None:
     """The ``backup_dir`` of the one BackupAndRestore in ``callbacks``, or None."""
     dirs = [cb.backup_dir for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
     if len(dirs) > 1:
@@ -55,7 +56,7 @@ class ResumeState(keras.callbacks.Callback):
         The epoch this ``fit`` starts at when nothing is resumed (``n_iter_``).
     shuffle_seed : int
         Seed of the training order drawn for this fit.
-    scheduler : skcoteach._training.ForgetRateScheduler
+    scheduler : skcoteach._callbacks.ForgetRateScheduler
         The fit's forget-rate schedule; a resumed fit gets the saved ``tau``.
 
     Attributes
@@ -108,7 +109,7 @@ class ResumeState(keras.callbacks.Callback):
                 self.earlier["logs"].setdefault(name, []).append(value)
         self.scheduler.rates.update(zip(self.earlier["epoch"], self.earlier["forget_rate"]))
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Drop the saved epochs that the restored checkpoint does not hold."""
         if not self._started:
             self._resume(epoch)

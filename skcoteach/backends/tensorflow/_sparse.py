@@ -10,7 +10,7 @@ batch.
 Imported lazily (it imports TensorFlow).
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,7 +54,7 @@ class SparseRows(NamedTuple):
         return cls(columns, values, int(X.shape[1]))
 
 
-def as_tensor(array):
+def as_tensor(array: Any) -> tf.Tensor | SparseRows:
     """``array`` as what the training step gathers from: a tensor, or :class:`SparseRows`."""
     if isinstance(array, SparseRows):
         return array
@@ -63,14 +63,14 @@ def as_tensor(array):
     return tf.convert_to_tensor(array)
 
 
-def n_rows(tensor):
+def n_rows(tensor: tf.Tensor | SparseRows) -> int:
     """Number of rows of a tensor or :class:`SparseRows`."""
     if isinstance(tensor, SparseRows):
         return int(tensor.columns.nrows())
     return int(tensor.shape[0])
 
 
-def gather_rows(tensor, index):
+def gather_rows(tensor: tf.Tensor | SparseRows, index: tf.Tensor) -> tf.Tensor:
     """Rows ``index`` of ``tensor``; a dense ``(len(index), n_features)`` block for sparse rows."""
     if not isinstance(tensor, SparseRows):
         return tf.gather(tensor, index)

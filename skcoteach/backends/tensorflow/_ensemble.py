@@ -3,19 +3,23 @@
 Imported lazily by :mod:`skcoteach._classifier` (it imports TensorFlow).
 """
 
+from typing import Any
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _replicas, rules
-from ._compat import counted_apart, is_dataset_iterator, keras_logits, lean_training_applies
+from ... import rules
+from ..._compat import keras_logits
+from . import _replicas
 from ._keras_saving import KerasSaving
+from ._lean import LeanTraining
 from ._sparse import as_tensor, gather_rows, n_rows
 
 OUTPUT_KINDS = ("probabilities", "logits")
 
 
-def output_activation(model):
+def output_activation(model: keras.Model) -> str | None:
     """Name of the activation of ``model``'s output layer, or None if unknown."""
     layers = getattr(model, "layers", None)
     if not layers:
@@ -66,7 +70,7 @@ def log_probabilities(outputs, kind):
 def _as_tensors(x, y, sample_weight):
     """``(x, y, sample_weight)`` as tensors of one length, or ``()`` if ``x`` is None.
 
-    A scipy.sparse ``x`` becomes :class:`~skcoteach._sparse.SparseRows`.
+    A scipy.sparse ``x`` becomes :class:`~skcoteach.backends.tensorflow._sparse.SparseRows`.
     """
     if x is None:
         return ()
@@ -108,77 +112,6 @@ class MeanVector(keras.metrics.Metric):
         return {"size": int(self.total.shape[0]), "name": self.name}
 
 
-class LeanTraining:
-    """Mixin of a Keras model whose ``fit`` runs one ``tf.function`` per execution.
-
-    The model provides ``_train_on(batch, arrays)`` (one training step on a
-    batch of sample indices, gathering from ``arrays``), ``_train_logs()``
-    and the attribute ``_training_arrays``.
-    """
-
-    def make_train_function(self, force=False):
-        """Build the function ``fit`` calls once per ``steps_per_execution`` batches.
-
-        Keras's TensorFlow trainer runs every step as a nested ``tf.function``
-        inside a while loop over optionals and computes the logs after each
-        step.  For a ``tf.data`` iterator (what ``fit`` passes) this builds one
-        ``tf.function`` instead: a while loop of up to ``steps_per_execution``
-        calls of ``_train_on``, then the logs once.  The steps are the
-        same; a fit traces and optimises one graph less, which matters for
-        the many short fits of a grid search.  Keras's own function is used
-        for anything else: Python iterators (``train_on_batch``),
-        ``run_eagerly``, XLA and distribution strategies.
-
-        Every ensemble traces its own function (it captures its own
-        variables).  TensorFlow counts the traces of all ``tf.function``
-        objects made from the same Python code together and warns of
-        "excessive retracing" from the fifth; the traced callable is made
-        for this ensemble by :func:`skcoteach._compat.counted_apart`, which
-        TensorFlow counts on its own: one trace each, no warning, same graph.
-        """
-        if self.train_function is not None and not force:
-            return self.train_function
-        super().make_train_function(force=True)
-        if not self._lean_train_function_applies():
-            return self.train_function
-        keras_function = self.train_function
-        steps = int(self.steps_per_execution)
-
-        def steps_of(iterator, arrays):
-            # The training arrays are an argument, not a capture: a warm start
-            # on new arrays of the same shapes reuses the traced function.
-            def more(step, batch):
-                return tf.logical_and(step < steps, batch.has_value())
-
-            def one_step(step, batch):
-                self._train_on(batch.get_value(), arrays)
-                step += 1
-                # The next batch only if this execution takes it (else it would be lost).
-                return step, tf.cond(step < steps, iterator.get_next_as_optional, lambda: batch)
-
-            first = iterator.get_next_as_optional()
-            n_steps, _ = tf.while_loop(more, one_step, (tf.constant(0), first))
-            return n_steps, self._train_logs()
-
-        run_steps = tf.function(counted_apart(steps_of), autograph=False, reduce_retracing=True)
-
-        def function(iterator):
-            if not is_dataset_iterator(iterator):
-                return keras_function(iterator)
-            n_steps, logs = run_steps(iterator, self._training_arrays)
-            if n_steps == 0:  # as Keras: the end of a dataset of unknown length
-                raise StopIteration
-            return logs
-
-        function.run_steps = run_steps  # the tf.function, for inspection
-        self.train_function = function
-        return function
-
-    def _lean_train_function_applies(self):
-        """Whether :meth:`make_train_function` may replace Keras's function."""
-        return lean_training_applies(self)
-
-
 @keras.saving.register_keras_serializable(package="skcoteach")
 class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
     """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
@@ -217,7 +150,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
     Notes
     -----
     Keras's own saving works on the ensemble; see
-    :class:`~skcoteach._keras_saving.KerasSaving`.
+    :class:`~skcoteach.backends.tensorflow._keras_saving.KerasSaving`.
     """
 
     def __init__(
@@ -276,7 +209,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         self._train_batch(self._full_batch(data, self._training_arrays))
         return self._train_logs()
 
-    def set_training_arrays(self, x=None, y=None, sample_weight=None):
+    def set_training_arrays(self, x: Any = None, y: Any = None, sample_weight: Any = None) -> None:
         """Hold the training set in memory, so that batches can be sample indices.
 
         A ``tf.data`` pipeline that gathers the batches itself holds the
@@ -310,7 +243,9 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             # Keras's own function captured the previous arrays when traced.
             self.train_function = None
 
-    def set_validation_arrays(self, x=None, y=None, sample_weight=None):
+    def set_validation_arrays(
+        self, x: Any = None, y: Any = None, sample_weight: Any = None
+    ) -> None:
         """Hold the validation set in memory, so that validation batches can be sample indices.
 
         As :meth:`set_training_arrays`, for the batches :meth:`test_step`
@@ -330,11 +265,11 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         self.test_function = None
 
     @staticmethod
-    def _full_batch(data, arrays, kind="training"):
+    def _full_batch(data: Any, arrays: tuple, kind: str = "training") -> tuple:
         """``data`` as ``(x, y, sample_weight, index)``, gathering an index batch from ``arrays``.
 
         Sparse training rows are gathered into a dense block (see
-        :mod:`skcoteach._sparse`).
+        :mod:`skcoteach.backends.tensorflow._sparse`).
         """
         if isinstance(data, (tuple, list)):
             return data
@@ -347,11 +282,11 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             data = tf.gather(arrays[3], data)
         return (*(gather_rows(a, data) for a in arrays[:3]), data)
 
-    def set_epoch_order(self, order):
+    def set_epoch_order(self, order: tf.Tensor) -> None:
         """Set the order of the training samples that the coming epoch visits.
 
         A training batch of indices holds positions in this order (see
-        :meth:`set_training_arrays`); :class:`skcoteach._training.OrderScheduler`
+        :meth:`set_training_arrays`); :class:`skcoteach._callbacks.OrderScheduler`
         calls this at the start of every epoch.
 
         Parameters
@@ -365,7 +300,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         """Update the peers on one batch ``(x, y, sample_weight, index)`` and record its statistics.
 
         Under a ``tf.distribute`` strategy this runs once per replica on its
-        share of the mini-batch; see :mod:`skcoteach._replicas`.
+        share of the mini-batch; see :mod:`skcoteach.backends.tensorflow._replicas`.
         """
         with tf.GradientTape() as tape:
             total, step = self._batch_loss(data)
@@ -373,11 +308,11 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         self.optimizer.apply(tape.gradient(total, variables), variables)
         self._record_batch(step)
 
-    def _batch_loss(self, data):
+    def _batch_loss(self, data: Any) -> tuple[tf.Tensor, tuple]:
         """The loss to minimise on one batch, and what :meth:`_record_batch` needs.
 
         Called inside a gradient tape; also by
-        :class:`skcoteach._joint.JointEnsembles`, which sums the losses of
+        :class:`skcoteach.backends.tensorflow._joint.JointEnsembles`, which sums the losses of
         several ensembles and updates them all with one optimizer step.
         """
         x, y, sample_weight, index = data
@@ -398,7 +333,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             total = total + tf.add_n(self.losses) / _replicas.n_replicas()
         return total, (index, losses, log_probs, peer_losses, keep_mask)
 
-    def _record_batch(self, step):
+    def _record_batch(self, step: tuple) -> None:
         """Write the per-sample statistics and the logs of a batch trained on (outside the tape)."""
         index, losses, log_probs, peer_losses, keep_mask = step
         columns = [
@@ -415,13 +350,13 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             tf.concat([tf.reduce_mean(peer_losses)[None], peer_losses, kept[None]], axis=0)
         )
 
-    def _train_logs(self):
+    def _train_logs(self) -> dict[str, tf.Tensor]:
         """The training logs: running means since the epoch start, and the forget rate."""
         logs = dict(zip(self.train_names, tf.unstack(self.train_tracker.result())))
         logs["forget_rate"] = tf.cast(self.forget_rate, tf.float32)
         return logs
 
-    def _train_on(self, batch, arrays):
+    def _train_on(self, batch: Any, arrays: tuple) -> None:
         """One step of the one-graph training function (see :class:`LeanTraining`)."""
         self._train_batch(self._full_batch(batch, arrays))
 
@@ -449,7 +384,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         x = data[0] if isinstance(data, (tuple, list)) else data
         return self(x, training=False)
 
-    def resize_sample_statistics(self, n_samples):
+    def resize_sample_statistics(self, n_samples: int) -> None:
         """(Re)create the per-sample variables for a training set of ``n_samples``.
 
         The compiled training function captured the old variables, so it is
@@ -463,7 +398,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         )
         self.train_function = None
 
-    def sample_statistics(self):
+    def sample_statistics(self) -> dict[str, np.ndarray]:
         """Per-training-sample statistics of the latest epoch.
 
         Returns

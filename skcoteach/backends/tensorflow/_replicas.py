@@ -18,12 +18,21 @@ adjustments, all of them no-ops with one replica:
 Functions here are called inside the compiled step (a replica context).
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import tensorflow as tf
 
-from . import rules
+from ... import rules
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = [
     "batch_logs",
+    "under_distribution",
     "loss_mean",
     "mean_result",
     "n_replicas",
@@ -32,13 +41,18 @@ __all__ = [
 ]
 
 
-def n_replicas():
+def under_distribution() -> bool:
+    """Whether a ``tf.distribute`` strategy is in force (a ``with strategy.scope()``)."""
+    return tf.distribute.has_strategy()
+
+
+def n_replicas() -> int:
     """Number of replicas the current step runs on (1 without a strategy)."""
     context = tf.distribute.get_replica_context()
     return 1 if context is None else context.num_replicas_in_sync
 
 
-def replica_weighted_mean(losses, weights):
+def replica_weighted_mean(losses: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
     """``rules.weighted_mean`` of a mini-batch split over the replicas of a strategy.
 
     Each replica divides its own weighted sum by the weights summed over all
@@ -67,12 +81,12 @@ def replica_weighted_mean(losses, weights):
     return tf.math.divide_no_nan(total, weight)
 
 
-def loss_mean():
+def loss_mean() -> Callable[..., Any]:
     """The ``mean`` the update rules average per-sample losses with."""
     return rules.weighted_mean if n_replicas() == 1 else replica_weighted_mean
 
 
-def write_rows(variable, index, rows):
+def write_rows(variable: tf.Variable, index: tf.Tensor, rows: tf.Tensor) -> None:
     """``variable[index] = rows``, on every replica's copy with the rows of all replicas.
 
     Parameters
@@ -93,7 +107,7 @@ def write_rows(variable, index, rows):
     context.merge_call(write, args=(context.all_gather(index, 0), context.all_gather(rows, 0)))
 
 
-def batch_logs(peer_losses, keep_mask):
+def batch_logs(peer_losses: tf.Tensor, keep_mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Each peer's loss and the kept fraction, scaled so that the replicas' mean is the batch's.
 
     Parameters
@@ -116,7 +130,7 @@ def batch_logs(peer_losses, keep_mask):
     return peer_losses * replicas, replicas * tf.reduce_sum(keep_mask) / total
 
 
-def mean_result(tracker):
+def mean_result(tracker: keras.metrics.Mean) -> tf.Tensor:
     """A ``keras.metrics.Mean``'s result over the samples of every replica.
 
     In a replica context a metric reads its own replica's share; Keras logs

@@ -10,7 +10,7 @@ does the same arithmetic in one operation per variable.
 import keras
 import tensorflow as tf
 
-from ._compat import adam_slots
+from ..._compat import adam_slots
 
 
 @keras.saving.register_keras_serializable(package="skcoteach")
@@ -67,7 +67,7 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
-def fuse(optimizer):
+def fuse(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
     """``optimizer`` as a :class:`FusedAdam` if it is exactly Keras's Adam.
 
     Parameters
@@ -87,7 +87,7 @@ def fuse(optimizer):
     return optimizer
 
 
-def plain(optimizer):
+def plain(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
     """``optimizer`` as the Keras class it stands for: the inverse of :func:`fuse`.
 
     Used when a model is saved: its compile configuration names

@@ -1,6 +1,6 @@
 """Keras's own saving of the ensemble: ``model.save``, ``keras.saving.load_model``, ModelCheckpoint.
 
-:class:`KerasSaving` gives :class:`~skcoteach._ensemble.PeerEnsemble` the
+:class:`KerasSaving` gives :class:`~skcoteach.backends.tensorflow._ensemble.PeerEnsemble` the
 configuration that rebuilds it (every peer serialized by Keras) and a compile
 configuration that names Keras's own optimizer class.  Imported lazily (it
 imports Keras).
@@ -17,7 +17,7 @@ __all__ = ["KerasSaving"]
 
 
 class KerasSaving:
-    """Mixin of :class:`~skcoteach._ensemble.PeerEnsemble`: its Keras configuration.
+    """Mixin of :class:`~skcoteach.backends.tensorflow._ensemble.PeerEnsemble`: its Keras configuration.
 
     Notes
     -----
@@ -36,7 +36,7 @@ class KerasSaving:
     they start at zero in the loaded ensemble.
 
     The class is registered with Keras as ``"skcoteach>PeerEnsemble"``
-    when :mod:`skcoteach._ensemble` is imported.  ``import skcoteach`` alone does not import
+    when :mod:`skcoteach.backends.tensorflow._ensemble` is imported.  ``import skcoteach`` alone does not import
     it (nor TensorFlow): load a saved ensemble with
     :func:`skcoteach.saving.load_model`, which does, or with
     :func:`keras.saving.load_model` in a process that has already fitted or
@@ -92,9 +92,9 @@ class KerasSaving:
         """Keras's compile configuration, naming Keras's own optimizer class.
 
         :func:`skcoteach._build.set_optimizer` compiles the ensemble with a
-        :class:`~skcoteach._optimizers.FusedAdam` for Keras's Adam; it is
+        :class:`~skcoteach.backends.tensorflow._optimizers.FusedAdam` for Keras's Adam; it is
         saved as :class:`keras.optimizers.Adam` with the same configuration
-        (:func:`skcoteach._optimizers.plain`), which has the same state
+        (:func:`skcoteach.backends.tensorflow._optimizers.plain`), which has the same state
         variables, so that its saved state loads into it.
         """
         config = super().get_compile_config()
@@ -110,9 +110,9 @@ class KerasSaving:
 
         As Keras's own method, with the optimizer changed as
         :func:`skcoteach._build.set_optimizer` changes it: Keras's Adam runs as
-        :class:`~skcoteach._optimizers.FusedAdam`
-        (:func:`skcoteach._optimizers.fuse`) and skips the all-reduce over a
-        single replica (:func:`skcoteach._compat.without_default_all_reduce`).
+        :class:`~skcoteach.backends.tensorflow._optimizers.FusedAdam`
+        (:func:`skcoteach.backends.tensorflow._optimizers.fuse`) and skips the all-reduce over a
+        single replica (:func:`skcoteach.backends.tensorflow._compat.without_default_all_reduce`).
         The optimizer is built, so that Keras then loads its saved state.
         """
         config = keras.saving.deserialize_keras_object(config)
