@@ -1,8 +1,9 @@
-"""Models and baseline training loops for ``bench_speed.py``.
+"""Models and baseline training loops the suite measures the library against.
 
-Everything here is measured against :class:`skcoteach.CoTeachingClassifier` in
-the same run; nothing is imported at module level except NumPy, so that the
-PyTorch worker never imports TensorFlow and vice versa.
+Moved from ``benchmarks/_speed_baselines.py`` (the hand-written harness) with
+their behaviour unchanged; the estimator-like classes at the end wrap them for
+``baseline_fits.py``.  Nothing is imported at module level except NumPy, so
+that a PyTorch benchmark never imports TensorFlow and vice versa.
 
 Baselines
 ---------
@@ -36,8 +37,8 @@ Baselines
     (model building from a factory, the update-rule interface, per-sample
     statistics, logs, Keras's fit loop) is the library's overhead.  With
     ``select=False`` it trains both MLPs on every sample instead (no
-    ``top_k``, no cross update): ``bench_floor.py``'s bound on what any
-    TensorFlow program of two peers costs per step.
+    ``top_k``, no cross update): the bound on what any TensorFlow program
+    of two peers costs per step.
 ``torch_loop``
     Port of the training loop of the official PyTorch code
     (github.com/bhanML/Co-teaching, ``main.py`` ``train`` and ``loss.py``
@@ -132,51 +133,20 @@ def mlp_training_flops(n_features=784, hidden=256, n_classes=10):
 
 
 # ----------------------------------------------------------------------------
-# Epoch clock shared by the Keras-based methods
-# ----------------------------------------------------------------------------
-#: Timestamps appended by :func:`epoch_clock` callbacks (module level because
-#: CoTeachingClassifier deep-copies its callbacks).
-EPOCH_MARKS = []
-
-
-def epoch_clock():
-    """A Keras callback appending ``perf_counter()`` at every epoch end.
-
-    It implements only epoch-level hooks, so Keras keeps its asynchronous
-    batch dispatch.
-    """
-    import keras
-
-    class EpochClock(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            EPOCH_MARKS.append(time.perf_counter())
-
-    return EpochClock()
-
-
-def epoch_durations(t_start, marks):
-    """Durations of the epochs from the fit start and the epoch-end marks."""
-    edges = [t_start] + list(marks)
-    return [b - a for a, b in zip(edges[:-1], edges[1:])]
-
-
-# ----------------------------------------------------------------------------
 # Baseline 1: separate plain keras.Model.fit of every peer
 # ----------------------------------------------------------------------------
 def plain_fits(factory, meta, X, y, epochs, batch_size, n_peers=2):
     """Fit ``n_peers`` models one after the other with ``keras.Model.fit``.
 
-    Returns the fitted models and the per-epoch durations of all fits
-    (peer after peer).
+    Returns the fitted models and the duration of each model's fit.
     """
     models, durations = [], []
     for _ in range(n_peers):
         model = factory(meta)
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        del EPOCH_MARKS[:]
         t0 = time.perf_counter()
-        model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[epoch_clock()])
-        durations += epoch_durations(t0, EPOCH_MARKS)
+        model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
+        durations.append(time.perf_counter() - t0)
         models.append(model)
     return models, durations
 
@@ -311,16 +281,11 @@ def tf_mlp_logits(peer, x):
     return tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2) + b2
 
 
-def tf_accuracy(peer, X, y):
-    """Test accuracy of one peer of :func:`tf_loop`."""
-    logits = tf_mlp_logits(peer, X)
-    return float(np.mean(np.argmax(logits.numpy(), axis=1) == y))
-
-
 # ----------------------------------------------------------------------------
 # Baseline 3: port of the official PyTorch training loop
 # ----------------------------------------------------------------------------
 def torch_mlp(n_features=784, hidden=256, n_classes=10):
+    """The 784-256-10 MLP as a ``torch.nn.Sequential`` (logits out)."""
     import torch.nn as nn
 
     return nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
@@ -385,15 +350,6 @@ def torch_loop(X, y, epochs, batch_size, tau, Tk, c=1.0, seed=0, threads=None, l
     return (model1, model2), durations
 
 
-def torch_accuracy(model, X, y):
-    import torch
-
-    model.eval()
-    with torch.no_grad():
-        pred = model(torch.from_numpy(X)).argmax(dim=1).numpy()
-    return float(np.mean(pred == y))
-
-
 # ----------------------------------------------------------------------------
 # Matmul rate of this machine, with the GEMM shapes of one MLP training step
 # ----------------------------------------------------------------------------
@@ -443,3 +399,74 @@ class MatmulRate:
             self._run(tf.constant(iterations)).numpy()
             rates.append(self.flops_per_iter * iterations / (time.perf_counter() - t0))
         return rates
+
+
+# ----------------------------------------------------------------------------
+# Estimator-like wrappers: fit(X, y) runs a loop, predict_proba(X) uses peer 0
+# ----------------------------------------------------------------------------
+def _meta(X, y):
+    return {"n_features_in_": X.shape[1], "n_classes_": int(y.max()) + 1, "X_shape_": X.shape}
+
+
+class LoopBaseline:
+    """A baseline as an estimator: ``fit(X, y)`` trains, ``predict_proba`` uses one peer.
+
+    Parameters
+    ----------
+    method : {"plain", "notebook", "tfloop", "tfloop_noselect", "torch"}
+        :func:`plain_fits`, :func:`notebook_loop`, :func:`tf_loop` (with or
+        without the selection) or :func:`torch_loop`.
+    model : {"mlp", "notebook_cnn"}
+        Model factory of the Keras methods (the other loops train the MLP).
+    epochs, batch_size : int
+        Training length and mini-batch size.
+    tau, Tk, c : float
+        Co-teaching schedule of the loops that select.
+    seed : int
+        Seed of Keras's / the loop's random numbers.
+    threads : int, optional
+        ``torch.set_num_threads`` of the PyTorch loop.
+    """
+
+    def __init__(self, method, model="mlp", epochs=3, batch_size=128, tau=0.5, Tk=10, c=1.0,
+                 seed=0, threads=None):
+        self.method, self.model, self.epochs, self.batch_size = method, model, epochs, batch_size
+        self.tau, self.Tk, self.c, self.seed, self.threads = tau, Tk, c, seed, threads
+
+    def fit(self, X, y):
+        """Train with the baseline's loop; returns self."""
+        E, bs, schedule = self.epochs, self.batch_size, (self.tau, self.Tk, self.c)
+        if self.method in ("plain", "notebook"):
+            import keras
+
+            keras.utils.set_random_seed(self.seed)
+            factory = FACTORIES[self.model]
+            if self.method == "plain":
+                self.peers_, _ = plain_fits(factory, _meta(X, y), X, y, E, bs)
+            else:
+                self.peers_, _ = notebook_loop(factory, _meta(X, y), X, y, E, bs, *schedule,
+                                               self.seed)
+        elif self.method.startswith("tfloop"):
+            peers, _ = tf_loop(X, y, E, bs, *schedule, seed=self.seed,
+                               select=self.method == "tfloop")
+            self.peers_ = [[v.numpy() for v in peer] for peer in peers]
+        elif self.method == "torch":
+            self.peers_, _ = torch_loop(X, y, E, bs, *schedule, self.seed, self.threads)
+        else:
+            raise ValueError(f"unknown method {self.method!r}")
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities of the first peer (one Keras ``predict`` for Keras peers)."""
+        peer = self.peers_[0]
+        if self.method in ("plain", "notebook"):
+            return peer.predict(X, batch_size=self.batch_size, verbose=0)
+        if self.method == "torch":
+            import torch
+
+            peer.eval()
+            with torch.no_grad():
+                return torch.softmax(peer(torch.from_numpy(X)), dim=1).numpy()
+        import tensorflow as tf  # as the loop computes it (this also starts TensorFlow's runtime)
+
+        return tf.nn.softmax(tf_mlp_logits(peer, tf.convert_to_tensor(X))).numpy()
