@@ -38,8 +38,9 @@ EXTRAS = {
         "matplotlib>=3.6",
         "pandas>=1.5",
         "pillow",
+        "myst-parser>=2",
     ],
-    "benchmarks": ["matplotlib>=3.6", "cleanlab>=2.6"],
+    "benchmarks": ["matplotlib>=3.6", "cleanlab>=2.6", "asv>=0.6"],
     # Engines for many fits at once (docs: Scaling out); CI installs both.
     "dask": ["dask[distributed]>=2024.1"],
     "ray": ["ray>=2.9"],

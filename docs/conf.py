@@ -25,6 +25,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "_ext"))
 sys.path.insert(0, str(ROOT))
+# The user guide draws a figure from recorded results with experiments/defaults.py.
+sys.path.append(str(ROOT / "experiments"))
 
 import sg_utils
 
@@ -51,7 +53,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
-    "mdinclude",  # docs/_ext/mdinclude.py: benchmark results written in Markdown
+    "myst_parser",  # Markdown pages and includes: the recorded results of experiments/
 ]
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "README.md"]

@@ -1,0 +1,307 @@
+"""Imbalance benchmark: does the small-loss selection starve rare classes?
+
+Binary ``make_classification`` tables with class shares 50/50, 80/20, 95/5 and
+99/1, and scikit-learn's digits made long-tailed (class ``k`` subsampled to
+``n_max * (1 / factor) ** (k / 9)``, factor 10 and 100).  Each set is split
+70 / 30 (stratified, per seed) and the training labels get symmetric noise,
+with the split and noise of :func:`defaults.noisy_split`; every method
+is fitted on the noisy labels and scored on the clean test labels.
+
+Methods:
+
+- ``skc_per_class``: ``CoTeachingClassifier(selection="per_class")``;
+- ``skc_global``: ``selection="global"``, the selection of the papers;
+- ``skc_tau0``: ``tau=0``, the same networks trained on every sample;
+- ``skc_tau0_balanced``: ``tau=0, class_weight="balanced"``;
+- ``cl_lr``, ``cl_hgb``: cleanlab's ``CleanLearning`` around
+  ``LogisticRegression`` / ``HistGradientBoostingClassifier``
+  (:func:`defaults.make_method`).  Run with ``OMP_NUM_THREADS=1`` on a
+  shared machine: the boosting's OpenMP threads waiting for busy cores made
+  one run of ``cl_hgb`` 40-150 s instead of a few seconds.
+
+The ``skc_*`` methods keep the estimator's other defaults (``tau="auto"``)
+except ``epochs`` (``--epochs``, recorded).  Metrics: balanced accuracy,
+macro-F1, the worst recall of a class, and how many classes holding at least
+1% of the training set are never predicted on the test split.  Each result is
+one line of ``<results>/results.jsonl``; a run already there is not repeated,
+so the command can be interrupted and resumed.  ``report`` writes
+``<results>/results.md`` with the targets.
+
+Examples
+--------
+::
+
+    OMP_NUM_THREADS=1 python experiments/imbalance.py run
+    python experiments/imbalance.py report
+"""
+
+import pathlib
+import time
+import warnings
+
+import _common
+import numpy as np
+from defaults import make_method, noisy_split
+
+DEFAULT_RESULTS = _common.RESULTS / "imbalance"
+
+#: Binary tables: name -> (share of the minority class, number of rows).
+BINARY = {"bin50": (0.5, 4000), "bin80": (0.2, 4000), "bin95": (0.05, 4000), "bin99": (0.01, 8000)}
+#: Long-tailed digits: name -> imbalance factor (largest / smallest class).
+LONG_TAILED = {"digits_lt10": 10, "digits_lt100": 100}
+DATASETS = (*BINARY, *LONG_TAILED)
+METHODS = ("skc_per_class", "skc_global", "skc_tau0", "skc_tau0_balanced", "cl_lr", "cl_hgb")
+#: A class with at least this share of the training set should be predicted.
+MIN_SHARE = 0.01
+
+
+def load(name):
+    """``(X, y)`` of a benchmark set: one fixed table / subset (the seeds vary split and noise)."""
+    from sklearn.datasets import load_digits, make_classification
+
+    if name in BINARY:
+        share, n = BINARY[name]
+        return make_classification(
+            n_samples=n,
+            n_features=20,
+            n_informative=10,
+            n_redundant=4,
+            weights=[1 - share, share],
+            flip_y=0.0,
+            random_state=0,
+        )
+    factor = LONG_TAILED[name]
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.RandomState(0)
+    n_max = np.bincount(y).min()
+    keep = [
+        rng.choice(np.flatnonzero(y == k), max(2, round(n_max * (1 / factor) ** (k / 9))), False)
+        for k in range(10)
+    ]
+    keep = np.sort(np.concatenate(keep))
+    return X[keep], y[keep]
+
+
+def make(method, seed, epochs):
+    """The unfitted classifier of ``method``."""
+    from skcoteach import CoTeachingClassifier
+
+    params = {"random_state": seed, "epochs": epochs}
+    if method == "skc_per_class":
+        return CoTeachingClassifier(selection="per_class", **params)
+    if method == "skc_global":
+        return CoTeachingClassifier(selection="global", **params)
+    if method == "skc_tau0":
+        return CoTeachingClassifier(tau=0.0, **params)
+    if method == "skc_tau0_balanced":
+        return CoTeachingClassifier(tau=0.0, class_weight="balanced", **params)
+    return make_method(method, None, seed, None)
+
+
+def scores(y_train, y_test, predicted):
+    """Balanced accuracy, macro-F1, worst recall, classes (>= 1% of training) never predicted."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
+
+    classes = np.unique(y_train)
+    share = np.bincount(y_train, minlength=classes.size) / y_train.size
+    never = [int(c) for c in classes if share[c] >= MIN_SHARE and not np.any(predicted == c)]
+    recall = recall_score(y_test, predicted, labels=classes, average=None, zero_division=0)
+    return {
+        "balanced_accuracy": 100 * float(balanced_accuracy_score(y_test, predicted)),
+        "macro_f1": 100 * float(f1_score(y_test, predicted, average="macro", zero_division=0)),
+        "worst_recall": 100 * float(recall.min()),
+        "accuracy": 100 * float(np.mean(predicted == y_test)),
+        "never_predicted": never,
+        "minority_share": float(share.min()),
+    }
+
+
+def run_one(dataset, X, y, rate, seed, method, epochs):
+    """Fit one method on one noisy split; return the record."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, y_train, y_noisy, y_test, info = noisy_split(X, y, "symmetric", rate, seed)
+    clf = make(method, seed, epochs)
+    model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train, y_noisy)
+    record = {
+        "dataset": dataset,
+        "rate": rate,
+        "seed": seed,
+        "method": method,
+        "n_train": len(X_train),
+        "actual_noise_rate": float(info.actual_noise_rate),
+        **scores(y_train, y_test, model.predict(X_test)),
+        "seconds": time.perf_counter() - start,
+    }
+    if method.startswith("skc_"):
+        record.update(tau_=float(clf.tau_), epochs=int(clf.n_iter_))
+    return record
+
+
+def _key(record):
+    return tuple(record[k] for k in ("dataset", "rate", "seed", "method"))
+
+
+def run(args):
+    """Run every requested combination not yet in ``results.jsonl``."""
+    path = _common.runs_file(args.results, "results.jsonl")
+    done = _common.recorded(path, _key)
+    data = {name: load(name) for name in args.datasets}
+    for method in args.methods:  # every cell of a method before the next method
+        for dataset, (X, y) in data.items():
+            for rate in args.rates:
+                for seed in args.seeds:
+                    if (dataset, rate, seed, method) in done:
+                        continue
+                    record = run_one(dataset, X, y, rate, seed, method, args.epochs)
+                    _common.append(path, record)
+                    print(
+                        f"{dataset:13s} {rate:.2f} seed {seed} {method:18s} "
+                        f"bacc {record['balanced_accuracy']:.2f} never {record['never_predicted']} "
+                        f"tau_ {record.get('tau_', float('nan')):.3f} ({record['seconds']:.1f} s)",
+                        flush=True,
+                    )
+
+
+def _cells(records):
+    """``{(dataset, rate): {method: [records]}}``."""
+    cells = {}
+    for r in records:
+        cells.setdefault((r["dataset"], r["rate"]), {}).setdefault(r["method"], []).append(r)
+    return cells
+
+
+def _mean(rows, metric):
+    return float(np.mean([r[metric] for r in rows]))
+
+
+def report(results, candidate="skc_per_class"):
+    """Tables of the means over seeds per cell and method, and the targets; ``results.md``."""
+    records = _common.load(_common.runs_file(results, "results.jsonl"))
+    cells = _cells(records)
+    methods = [m for m in METHODS if any(m in c for c in cells.values())]
+    order = sorted(cells, key=lambda c: (DATASETS.index(c[0]), c[1]))
+    lines = ["# Imbalance benchmark", "", f"{len(records)} runs; means over the seeds.", ""]
+    for metric, title in [
+        ("balanced_accuracy", "Balanced accuracy (%)"),
+        ("macro_f1", "Macro-F1 (%)"),
+        ("worst_recall", "Worst-class recall (%)"),
+    ]:
+        lines += [
+            f"## {title}",
+            "",
+            "| set | noise | " + " | ".join(methods) + " |",
+            "|---|---|" + "---|" * len(methods),
+        ]
+        for cell in order:
+            row = [
+                f"{_mean(cells[cell][m], metric):.1f}" if m in cells[cell] else "" for m in methods
+            ]
+            lines.append(f"| {cell[0]} | {cell[1]:.0%} | " + " | ".join(row) + " |")
+        lines.append("")
+    lines += [
+        "## Runs with a class (>= 1% of the training set) never predicted",
+        "",
+        "| set | noise | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
+    ]
+    for cell in order:
+        row = [
+            f"{sum(bool(r['never_predicted']) for r in cells[cell][m])}/{len(cells[cell][m])}"
+            if m in cells[cell]
+            else ""
+            for m in methods
+        ]
+        lines.append(f"| {cell[0]} | {cell[1]:.0%} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "## tau_ (mean)",
+        "",
+        "| set | noise | actual noise | "
+        + " | ".join(m for m in methods if m in ("skc_per_class", "skc_global"))
+        + " |",
+        "|---|---|---|---|---|",
+    ]
+    for cell in order:
+        rows = cells[cell]
+        any_rows = next(iter(rows.values()))
+        taus = [
+            f"{_mean(rows[m], 'tau_'):.3f}" for m in ("skc_per_class", "skc_global") if m in rows
+        ]
+        lines.append(
+            f"| {cell[0]} | {cell[1]:.0%} | {_mean(any_rows, 'actual_noise_rate'):.3f} | "
+            + " | ".join(taus)
+            + " |"
+        )
+    lines += ["", *targets(cells, order, candidate)]
+    _common.write_report(pathlib.Path(results) / "results.md", "\n".join(lines))
+
+
+def targets(cells, order, candidate):
+    """The targets of ``candidate``, one line each, with the cells that miss them."""
+    out = [f"## Targets of `{candidate}`", ""]
+    starved = [
+        f"{r['dataset']} {r['rate']:.0%} seed {r['seed']}"
+        for cell in order
+        for r in cells[cell].get(candidate, [])
+        if r["never_predicted"]
+    ]
+    out.append(
+        f"- never leaves a class with >= 1% of the training set unpredicted: "
+        f"{'met' if not starved else 'missed in ' + ', '.join(starved)}"
+    )
+    for other in ("skc_tau0", "skc_tau0_balanced", "skc_global"):
+        diffs = {
+            cell: _mean(cells[cell][candidate], "balanced_accuracy")
+            - _mean(cells[cell][other], "balanced_accuracy")
+            for cell in order
+            if candidate in cells[cell] and other in cells[cell]
+        }
+        if not diffs:
+            continue
+        lost = [f"{d} {r:.0%} ({v:+.1f})" for (d, r), v in diffs.items() if v < 0]
+        out.append(
+            f"- balanced accuracy >= `{other}` in every cell: "
+            f"{'met' if not lost else 'missed in ' + ', '.join(lost)}; "
+            f"mean difference {np.mean(list(diffs.values())):+.2f} points over {len(diffs)} cells"
+        )
+    for cell in order:  # balanced data: the seeds' spread, to judge "within noise"
+        if cell[0] == "bin50" and candidate in cells[cell] and "skc_global" in cells[cell]:
+            a = [
+                r["balanced_accuracy"]
+                for r in sorted(cells[cell][candidate], key=lambda r: r["seed"])
+            ]
+            b = [
+                r["balanced_accuracy"]
+                for r in sorted(cells[cell]["skc_global"], key=lambda r: r["seed"])
+            ]
+            d = np.subtract(a, b) if len(a) == len(b) else np.array([np.mean(a) - np.mean(b)])
+            out.append(
+                f"- bin50 {cell[1]:.0%}: {candidate} - skc_global per seed "
+                f"{np.round(d, 2).tolist()} (mean {d.mean():+.2f})"
+            )
+    return out
+
+
+def main(argv=None):
+    parser, sub = _common.commands(__doc__, DEFAULT_RESULTS)
+    run_parser = sub["run"]
+    run_parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    run_parser.add_argument("--rates", nargs="+", type=float, default=[0.2, 0.4])
+    _common.add_seeds(run_parser, [0, 1, 2])
+    run_parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    _common.add_epochs(run_parser, 30, "epochs of the skc_* methods (default: 30)")
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        report(args.results)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
