@@ -33,10 +33,18 @@ def check_selection(selection):
 
 
 def _ranks(values, descending):
-    """Rank of every entry of a 1-D tensor (0 = first), ties broken by position."""
-    order = ops.cast(ops.argsort(-values if descending else values), "int32")  # stable
+    """Rank of every entry of a 1-D tensor (0 = first), ties broken by position.
+
+    Counted by comparing every pair (the tensor holds one entry per class), so
+    that no backend's sort has to be stable.
+    """
     n = ops.shape(values)[0]
-    return ops.scatter(order[:, None], ops.arange(n, dtype="int32"), [n])
+    before = values[None, :] > values[:, None] if descending else values[None, :] < values[:, None]
+    position = ops.arange(n, dtype="int32")
+    tied_earlier = ops.logical_and(
+        ops.equal(values[None, :], values[:, None]), position[None, :] < position[:, None]
+    )
+    return ops.cast(ops.sum(ops.cast(ops.logical_or(before, tied_earlier), "int32"), axis=1), "int32")
 
 
 def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
@@ -104,9 +112,12 @@ def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
     """
     labels = ops.cast(labels, "int32")
     n_classes = quotas.shape[0]
-    by_score = ops.cast(ops.argsort(scores, axis=-1), "int32")  # (n_rows, batch); stable
-    by_class = ops.cast(ops.argsort(ops.take(labels, by_score), axis=-1), "int32")
-    order = ops.take_along_axis(by_score, by_class, axis=-1)  # sorted by (label, score)
+    by_score = ops.cast(ops.argsort(scores, axis=-1), "int32")  # (n_rows, batch)
+    # Sorted by (label, score): one sort of unique integer keys, stable on every backend.
+    batch = ops.shape(scores)[1]
+    keys = ops.take(labels, by_score) * batch + ops.arange(batch, dtype="int32")[None, :]
+    by_class = ops.cast(ops.argsort(keys, axis=-1), "int32")
+    order = ops.take_along_axis(by_score, by_class, axis=-1)
     sorted_labels = ops.take(labels, order)
     counts = ops.segment_sum(ops.ones_like(labels), labels, num_segments=n_classes)
     starts = ops.cumsum(counts) - counts

@@ -70,11 +70,28 @@ def test_the_checks_see_a_violation(tmp_path):
     )
 
 
+def _skip_without_keras_numpy_backend():
+    """Skip unless Keras's NumPy backend loads here (before Keras 3.15 it needed jax)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "numpy"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import keras"], env=env, capture_output=True, text=True,
+        timeout=300,
+    )
+    if loaded.returncode != 0:
+        pytest.skip(f"Keras's numpy backend does not load: {loaded.stderr.strip()[-200:]}")
+
+
 def test_an_unsupported_keras_backend_is_refused_at_fit_without_tensorflow():
     # Keras's NumPy backend needs nothing beyond NumPy: a backend skcoteach cannot train with.
     import os
     import subprocess
     import sys
+
+    _skip_without_keras_numpy_backend()
 
     code = (
         "import sys\n"
@@ -94,3 +111,57 @@ def test_an_unsupported_keras_backend_is_refused_at_fit_without_tensorflow():
     assert "refused: skcoteach cannot train with Keras's 'numpy' backend" in out
     assert "the supported backends are: 'tensorflow'" in out
     assert "tensorflow imported: False" in out
+
+
+RULES_SCRIPT = """
+import json, sys
+import numpy as np
+from keras import ops
+from skcoteach import rules
+
+out = {}
+for seed, n_peers in [(0, 2), (1, 2), (2, 3)]:
+    rng = np.random.RandomState(seed)
+    losses = rng.rand(n_peers, 40).astype("float32")
+    logits = rng.randn(n_peers, 40, 4).astype("float32")
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    labels = rng.randint(0, 4, 40)
+    weights = rng.rand(40).astype("float32")
+    for name, rule in sorted(rules.RULES.items()):
+        for selection in ("global", "per_class"):
+            update = rule(
+                ops.convert_to_tensor(losses), ops.convert_to_tensor(log_probs), 0.65,
+                ops.convert_to_tensor(weights), 3, labels=ops.convert_to_tensor(labels),
+                selection=selection,
+            )
+            out[f"{seed}/{name}/{selection}"] = [
+                float(ops.convert_to_numpy(update.total_loss)),
+                ops.convert_to_numpy(update.keep_mask).astype(int).tolist(),
+            ]
+json.dump(out, sys.stdout)
+"""
+
+
+def _rules_on(backend):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run(
+        [sys.executable, "-c", RULES_SCRIPT], env=env, capture_output=True, text=True,
+        timeout=300, check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_update_rules_are_backend_neutral():
+    # keras.ops only: on Keras's NumPy backend every rule and selection keeps the same
+    # samples as on TensorFlow (also where labels tie, which no backend's sort may reorder).
+    _skip_without_keras_numpy_backend()
+    tensorflow, numpy = _rules_on("tensorflow"), _rules_on("numpy")
+    assert tensorflow.keys() == numpy.keys() and len(tensorflow) == 18
+    for key, (loss, mask) in tensorflow.items():
+        assert numpy[key][1] == mask, key
+        assert abs(numpy[key][0] - loss) <= 1e-6 * max(1.0, abs(loss)), key
