@@ -165,7 +165,7 @@ def test_noise_rate_is_kept_by_warm_starts_and_none_for_a_given_tau(digits, monk
 
 def test_tau_auto_warmup_counts_optimizer_steps():
     """Two epochs at least, 50 steps at least, Tk epochs at most."""
-    from skcoteach.backends.tensorflow._training import auto_tau_warmup
+    from skcoteach._callbacks import auto_tau_warmup
 
     assert auto_tau_warmup(60000, 128, 10) == 2  # MNIST: 469 steps per epoch
     assert auto_tau_warmup(1257, 128, 10) == 5  # digits: 10 steps per epoch

@@ -22,14 +22,10 @@ import scipy.sparse as sp
 import tensorflow as tf
 
 from ..._callbacks import (
-    AUTO_TAU_MAX,
-    AUTO_TAU_WARMUP,
-    AUTO_TAU_WARMUP_STEPS,
     ForgetRateScheduler,
     OrderScheduler,
     StepCountProgbar,
     StopOnDivergence,
-    auto_forget_rate,
     auto_tau_warmup,
     estimate_noise,
     quiet_retracing,
@@ -43,21 +39,10 @@ if TYPE_CHECKING:
     from ._ensemble import PeerEnsemble
 
 __all__ = [
-    "AUTO_TAU_MAX",
-    "AUTO_TAU_WARMUP",
-    "AUTO_TAU_WARMUP_STEPS",
-    "ForgetRateScheduler",
-    "OrderScheduler",
-    "StepCountProgbar",
-    "StopOnDivergence",
-    "auto_forget_rate",
-    "auto_tau_warmup",
     "batch_positions",
     "counted_fit",
     "epoch_order",
     "predict_proba",
-    "estimate_noise",
-    "quiet_retracing",
     "record",
     "restore",
     "snapshot",
