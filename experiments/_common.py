@@ -146,6 +146,16 @@ def table(header, rows, align="---"):
     return "\n".join(lines)
 
 
+def marked(name, text):
+    """``text`` between ``<!-- table: name -->`` and ``<!-- /table -->``.
+
+    The documentation includes a report's table by these markers (reST
+    ``include`` with ``:start-after:`` / ``:end-before:``), so that its figures
+    are typed nowhere but in the report the ``report`` command writes.
+    """
+    return f"<!-- table: {name} -->\n\n{text}\n\n<!-- /table -->"
+
+
 def mean_std(values, digits=1, always_std=True, count=False):
     """``"mean ± std"`` of ``values`` (``"-"`` if there are none).
 

@@ -37,6 +37,7 @@ from _common import (
     command,
     commands,
     load,
+    marked,
     mean_std,
     recorded,
     runs_file,
@@ -427,25 +428,121 @@ def machine():
     return _machine("tensorflow", "keras")
 
 
+def _variant(r, tau=True):
+    """The report's description of a run's variant (without the tau part if ``tau`` is false)."""
+    factor = r.get("tau_factor", 1.0)
+    parts = []
+    if tau:
+        tau_label = r.get("tau_mode", "true") if factor == 1.0 else f"{factor:g} x true"
+        parts.append(f"tau={tau_label}")
+    parts.append(f"init={r.get('init', 'keras')}")
+    if r.get("n_keep", "round") != "floor":  # runs before the switch to floor: round
+        parts.append(f"kept={r.get('n_keep', 'round')}")
+    if r.get("shuffle", "true") != "true":
+        parts.append(f"order={r['shuffle']}")
+    if r.get("selection", "global") != "global":
+        parts.append(f"selection={r['selection']}")
+    if r["method"] == "jocor" and r.get("co_lambda", 0.95) != 0.95:
+        parts.append(f"co_lambda={r['co_lambda']:g}")
+    return ", ".join(parts)
+
+
+def _setting(r):
+    return r["setting"] if r.get("dataset", "mnist") == "mnist" else f"fmnist {r['setting']}"
+
+
+def _setting_order(setting):
+    """Settings in the order of :data:`SETTINGS` (Fashion-MNIST after MNIST)."""
+    fmnist = setting.startswith("fmnist ")
+    return fmnist, list(SETTINGS).index(setting.split(" ")[-1])
+
+
+def _precision(rs, digits=1):
+    return mean_std([r["label_precision_last"] for r in rs if r["label_precision_last"] is not None],
+                    digits, False, True)
+
+
+def tau_factor_table(runs):
+    """Markdown: test accuracy and label precision by ``tau`` / noise rate, or "" if one factor only.
+
+    One pair of rows per (epochs, setting, method, variant) recorded with more
+    than one factor (``--tau-factor``); each cell the mean ± std over seeds
+    (their number in brackets), ``-`` where not run.
+    """
+    groups = {}
+    for r in runs:
+        if r.get("tau_mode", "true") != "true" or r["method"] == "standard":
+            continue
+        key = (r["epochs"], _setting(r), r["method"], _variant(r, tau=False))
+        groups.setdefault(key, {}).setdefault(r.get("tau_factor", 1.0), []).append(r)
+    groups = {k: v for k, v in groups.items() if len(v) > 1}
+    if not groups:
+        return ""
+    factors = sorted({f for by_factor in groups.values() for f in by_factor})
+    rows = []
+    for (epochs, setting, method, variant), by_factor in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], _setting_order(kv[0][1]), kv[0][2:])
+    ):
+        accuracy = [mean_std([r["test_accuracy_last10"] for r in by_factor[f]], 2, False, True)
+                    if f in by_factor else "-" for f in factors]
+        precision = [_precision(by_factor[f]) if f in by_factor else "-" for f in factors]
+        rows.append([epochs, setting, method, "test accuracy", *accuracy])
+        rows.append([epochs, setting, method, "label precision, last epoch", *precision])
+    header = ["epochs", "setting", "method", "measure"] + [f"tau = {f:g} x rate" for f in factors]
+    return table(header, rows)
+
+
+def auto_table(runs):
+    """Markdown: ``tau="auto"`` against ``tau`` = the true rate, or "" where not both were run.
+
+    One row per (epochs, setting, method, variant) recorded with both: the
+    true rate, the estimated ``tau_``, and the test accuracy and label
+    precision of each (mean over seeds).
+    """
+    groups = {}
+    for r in runs:
+        if r.get("tau_factor", 1.0) != 1.0 or r["method"] == "standard":
+            continue
+        key = (r["epochs"], _setting(r), r["method"], _variant(r, tau=False))
+        groups.setdefault(key, {}).setdefault(r.get("tau_mode", "true"), []).append(r)
+    rows = []
+    for (epochs, setting, method, _), modes in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], _setting_order(kv[0][1]), kv[0][2:])
+    ):
+        if "auto" not in modes or "true" not in modes:
+            continue
+        auto, true = modes["auto"], modes["true"]
+        rows.append([
+            epochs, setting, method,
+            f"{np.mean([r['tau'] for r in true]):.2f}",
+            ", ".join(f"{r['tau']:.3f}" for r in auto),
+            mean_std([r["test_accuracy_last10"] for r in auto], 2, False, True),
+            mean_std([r["test_accuracy_last10"] for r in true], 2, False, True),
+            _precision(auto), _precision(true),
+        ])
+    if not rows:
+        return ""
+    header = ["epochs", "setting", "method", "true rate", 'estimated `tau_`',
+              'accuracy, `tau="auto"`', "accuracy, true `tau`",
+              'label precision, `tau="auto"`', "label precision, true `tau`"]
+    return table(header, rows)
+
+
 def report(results_dir):
-    """Markdown table of the recorded runs: ``accuracy.md``."""
+    """Markdown tables of the recorded runs: ``accuracy.md``.
+
+    Every group of runs (epochs, setting, method, variant) with its published
+    figure; then, where recorded, the runs by ``tau`` / noise rate
+    (:func:`tau_factor_table`) and ``tau="auto"`` against the true rate
+    (:func:`auto_table`).
+    """
     runs = load(runs_file(results_dir))
     if not runs:
         print(f"No runs in {results_dir}.")
         return
     groups = {}
     for r in runs:
-        factor = r.get("tau_factor", 1.0)
-        tau_label = r.get("tau_mode", "true") if factor == 1.0 else f"{factor:g} x true"
-        variant = f"tau={tau_label}, init={r.get('init', 'keras')}"
-        if r.get("n_keep", "round") != "floor":  # runs before the switch to floor: round
-            variant += f", kept={r.get('n_keep', 'round')}"
-        if r.get("shuffle", "true") != "true":
-            variant += f", order={r['shuffle']}"
-        if r.get("selection", "global") != "global":
-            variant += f", selection={r['selection']}"
-        setting = r["setting"] if r.get("dataset", "mnist") == "mnist" else f"fmnist {r['setting']}"
-        groups.setdefault((r["epochs"], setting, r["method"], variant), []).append(r)
+        groups.setdefault((r["epochs"], _setting(r), r["method"], _variant(r)), []).append(r)
     rows = []
     for (epochs, setting, method, variant), rs in sorted(groups.items()):
         prec = [r["label_precision_last"] for r in rs if r["label_precision_last"] is not None]
@@ -461,52 +558,130 @@ def report(results_dir):
         ])
     header = ["epochs", "setting", "method", "variant", "tau used", "test accuracy (ours)",
               "published", "label precision", "seeds", "minutes per run"]
-    write_report(pathlib.Path(results_dir) / "accuracy.md", table(header, rows))
+    parts = [marked("runs", table(header, rows))]
+    by_factor = tau_factor_table(runs)
+    if by_factor:
+        parts += ["By `tau` / noise rate (clean test accuracy, mean of the last 10 epochs, and the "
+                  "label precision of the last epoch; mean ± std over seeds, their number in "
+                  "brackets):", marked("tau-factor", by_factor)]
+    auto = auto_table(runs)
+    if auto:
+        parts += ['`tau="auto"` against `tau` = the true noise rate (clean test accuracy, mean of '
+                  "the last 10 epochs; label precision of the last epoch):", marked("auto", auto)]
+    write_report(pathlib.Path(results_dir) / "accuracy.md", "\n\n".join(parts))
+
+
+#: The training order of each method with the estimator's default ``shuffle="auto"``
+#: (standard training: the benchmark's reshuffling ``tf.data`` pipeline).
+DEFAULT_ORDER = {"coteaching": "once", "coteaching_plus": "true", "jocor": "true",
+                 "standard": "true"}
 
 
 def compare_order(results_dir):
-    """Markdown table: every run recorded with both training orders, side by side: ``order.md``.
+    """Markdown tables of the runs by training order: ``order.md``.
 
-    Rows are (data set, setting, method, tau factor or ``"auto"``); for each order the clean
+    First every run recorded with both training orders, side by side: rows are
+    (data set, setting, method, tau factor or ``"auto"``); for each order the clean
     test accuracy (mean of the last 10 epochs; mean ± std over seeds), the best
     epoch's accuracy, the label precision of the samples used in the last
     epoch, the share of the wrong labels used per epoch after the ramp-up
     (epochs :data:`RAMP` and later, averaged), and the last epoch's ``loss_auc``
     (how well the recorded per-sample loss ranks wrong labels above clean ones).
+    Then the runs recorded in one order only or in the diagnostic order
+    ``batches``; each rule with its default training
+    order (:data:`DEFAULT_ORDER`) against the published figures; and the
+    per-class selection against the global one.
     """
-    cells = {}
+    cells, selections = {}, {}
     for r in load(runs_file(results_dir)):
-        if r.get("n_keep", "round") != "floor" or r.get("selection", "global") != "global":
+        if r.get("n_keep", "round") != "floor":
             continue
         factor = "auto" if r.get("tau_mode") == "auto" else r.get("tau_factor", 1.0)
         key = (r.get("dataset", "mnist"), r["setting"], r["method"], factor)
-        cells.setdefault(key, {}).setdefault(r.get("shuffle", "true"), []).append(r)
+        selection = r.get("selection", "global")
+        selections.setdefault(key + (r.get("shuffle", "true"),), {}).setdefault(
+            selection, []).append(r)
+        if selection == "global":
+            cells.setdefault(key, {}).setdefault(r.get("shuffle", "true"), []).append(r)
 
     def stats(rs):
         with_wrong = [r for r in rs if "wrong_label_kept_after_ramp" in r]
         return [
             mean_std([r["test_accuracy_last10"] for r in rs], 2, False, True),
             mean_std([r["test_accuracy_best"] for r in rs], 2, False, True),
-            mean_std([r["label_precision_last"] for r in rs if r["label_precision_last"]], 1,
-                     False, True),
+            _precision(rs),
             mean_std([r["wrong_label_kept_after_ramp"] for r in with_wrong], 1, False, True),
             mean_std([r["loss_auc_last"] for r in with_wrong], 3, False, True),
         ]
+
+    def tau_name(factor):
+        return {1.0: "true rate", "auto": '"auto"'}.get(factor) or f"{factor:g} x rate"
+
+    def ordered(items):
+        return sorted(items, key=lambda item: [str(k) for k in item[0]])
 
     columns = ["accuracy", "best epoch", "label precision", "wrong labels used", "loss AUC"]
     header = ["data", "setting", "method", "tau"] + [
         f"{c}, {o}" for c in columns for o in ("True", "once")
     ]
     rows = []
-    for (dataset, setting, method, factor), orders in sorted(
-        cells.items(), key=lambda item: [str(k) for k in item[0]]
-    ):
+    for (dataset, setting, method, factor), orders in ordered(cells.items()):
         if "true" not in orders or "once" not in orders:
             continue
         true, once = stats(orders["true"]), stats(orders["once"])
-        tau = {1.0: "true rate", "auto": '"auto"'}.get(factor) or f"{factor:g} x rate"
-        rows.append([dataset, setting, method, tau] + [v for pair in zip(true, once) for v in pair])
-    write_report(pathlib.Path(results_dir) / "order.md", table(header, rows))
+        rows.append([dataset, setting, method, tau_name(factor)]
+                    + [v for pair in zip(true, once) for v in pair])
+    parts = [marked("order", table(header, rows))]
+
+    names = {"true": "True", "once": "once", "batches": "batches"}
+    rows = [
+        [dataset, setting, method, tau_name(factor), names.get(order, order)] + stats(rs)
+        for (dataset, setting, method, factor), orders in ordered(cells.items())
+        for order, rs in orders.items()
+        if not ("true" in orders and "once" in orders and order in ("true", "once"))
+    ]
+    if rows:
+        header = ["data", "setting", "method", "tau", "order"] + columns
+        parts += ["The runs not in the table above: recorded in one training order only, or in "
+                  "the diagnostic order `batches` (the mini-batches of one permutation, visited "
+                  "in a new order every epoch):", marked("one-order", table(header, rows))]
+
+    methods = [m for m in DEFAULT_ORDER if any(
+        k[2] == m and k[0] == "mnist" and k[3] == 1.0 for k in cells)]
+    settings = sorted({k[1] for k in cells if k[0] == "mnist" and k[3] == 1.0
+                       and sum((k[0], k[1], m, 1.0) in cells for m in methods) > 1},
+                      key=list(SETTINGS).index)
+    rows = []
+    for setting in settings:
+        row = [setting]
+        for method in methods:
+            rs = cells.get(("mnist", setting, method, 1.0), {}).get(DEFAULT_ORDER[method])
+            pub = PUBLISHED.get(method, {}).get(setting)
+            text = mean_std([r["test_accuracy_last10"] for r in rs], 2, False, True) if rs else "-"
+            row.append(text + (f" ({pub:.2f})" if pub is not None else ""))
+        rows.append(row)
+    if rows:
+        parts += ["Each rule with its default training order (`shuffle=\"auto\"`: one order for "
+                  "Co-teaching, a new one every epoch for the others; standard training "
+                  "reshuffled), MNIST, `tau` = the noise rate; in brackets the published "
+                  "figure:", marked("rules", table(["setting"] + methods, rows))]
+
+    rows = []
+    for (dataset, setting, method, factor, order), by_selection in ordered(selections.items()):
+        if len(by_selection) < 2:
+            continue
+        kinds = sorted(by_selection)
+        seeds = set.intersection(*({r["seed"] for r in rs} for rs in by_selection.values()))
+        by_selection = {k: [r for r in rs if r["seed"] in seeds] for k, rs in by_selection.items()}
+        rows.append([dataset, setting, method, tau_name(factor), names.get(order, order)] + [
+            mean_std([r["test_accuracy_last10"] for r in by_selection[k]], 2, False, True)
+            for k in kinds] + [_precision(by_selection[k]) for k in kinds])
+    if rows:
+        header = (["data", "setting", "method", "tau", "order"]
+                  + [f"accuracy, {k}" for k in kinds] + [f"label precision, {k}" for k in kinds])
+        parts += ["Selection of the small-loss samples over the whole batch (`global`) or per "
+                  "noisy-label class (`per_class`), the seeds recorded with both:", marked("selection", table(header, rows))]
+    write_report(pathlib.Path(results_dir) / "order.md", "\n\n".join(parts))
 
 
 def main(argv=None):

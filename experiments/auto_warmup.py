@@ -21,7 +21,9 @@ Usage::
 Each line of the records is one fit (``defaults.run_one``'s record plus
 ``method``); a fit already recorded is skipped.  ``report`` prints the mean
 over the seeds per (data set, noise) cell and the difference to the reference
-(``tau`` = the true rate, or ``tau=0`` on clean labels).
+(``tau`` = the true rate, or ``tau=0`` on clean labels), and writes them as
+Markdown next to the records (``auto_warmup.md`` for ``runs.jsonl``, else the
+records' name with ``.md``).
 """
 
 import collections
@@ -81,30 +83,90 @@ def run(args, path):
     training.AUTO_TAU_WARMUP_STEPS, training.AUTO_TAU_WARMUP = steps, epochs
 
 
-def summary(path):
-    """Print the mean accuracy (and ``tau_``) per cell and each ``tau="auto"`` rule's difference to the reference.
+def report_path(path):
+    """The Markdown report of the records ``path``: ``auto_warmup.md`` for ``runs.jsonl``,
+    else the records' name with ``.md``."""
+    return path.parent / ("auto_warmup.md" if path.name == "runs.jsonl" else path.stem + ".md")
 
-    The reference is ``tau`` = the true rate, or ``tau=0`` on clean labels
-    (whichever was run).
+
+def summary(path):
+    """Write (and print) the report of the records ``path`` (:func:`report_path`).
+
+    Per (data set, noise) cell the mean accuracy and ``tau_`` (range over the
+    seeds) of every method, and each ``tau="auto"`` rule's difference to the
+    reference: ``tau`` = the true rate, or ``tau=0`` on clean labels (whichever
+    was run).  Then, per rule, the mean difference over the noisy and over the
+    clean cells and the worst cell.
     """
     cells = collections.defaultdict(lambda: collections.defaultdict(list))
+    seeds = set()
     for r in _common.load(path):
-        cells[(r["dataset"], f"{r['kind']}-{r['rate']:g}")][r["method"]].append(
+        cells[(r["dataset"], f"{r['kind']}-{round(100 * r['rate'])}")][r["method"]].append(
             (r["accuracy"], r.get("tau_"))
         )
+        seeds.add(r["seed"])
+    if not cells:
+        print(f"No records in {path}.")
+        return
     present = [m for m in METHODS if any(m in methods for methods in cells.values())]
     autos = [m for m in present if m.startswith("skc_auto")]
-    print(f"{'cell':28s}" + "".join(f"{m:>22s}" for m in present)
-          + "".join(f"{m[9:] or 'auto':>14s}-ref" for m in autos))
-    for cell, methods in sorted(cells.items()):
+    order = sorted(cells, key=lambda cell: (cell[1].endswith("-0"), cell))
+    rows, diffs = [], {m: [] for m in autos}
+    for cell in order:
+        methods = cells[cell]
         mean = {m: float(np.mean([a for a, _ in v])) for m, v in methods.items()}
-        taus = {m: np.mean([t for _, t in v if t is not None] or [np.nan]) for m, v in methods.items()}
-        ref = mean.get("skc_true", mean.get("skc_tau0", np.nan))
-        text = "".join(
-            f"{mean[m]:14.1f} (tau {taus[m]:.2f})" if m in mean else f"{'-':>22s}" for m in present
-        )
-        print(f"{str(cell):28s}" + text
-              + "".join(f"{mean.get(m, np.nan) - ref:+18.1f}" for m in autos))
+        ref_name = "skc_true" if "skc_true" in mean else "skc_tau0"
+        ref = mean.get(ref_name)
+        noise = "clean" if cell[1].endswith("-0") else cell[1]
+        row = [cell[0], noise]
+        for m in present:
+            if m not in mean:
+                row.append("-")
+                continue
+            taus = [t for _, t in methods[m] if t is not None]
+            text = f"{mean[m]:.1f}"
+            if m != "skc_tau0" and taus:
+                text += (f" (tau {min(taus):.2f})" if max(taus) - min(taus) < 0.005
+                         else f" (tau {min(taus):.2f}-{max(taus):.2f})")
+            row.append(text)
+        for m in autos:
+            if m in mean and ref is not None:
+                diffs[m].append((mean[m] - ref, (cell[0], noise), ref_name))
+                row.append(f"{mean[m] - ref:+.1f}")
+            else:
+                row.append("-")
+        rows.append(row)
+    header = (["data", "noise"] + present
+              + [f"{m} minus reference" for m in autos])
+    lines = [
+        f"Clean test accuracy (%), mean over seeds {sorted(seeds)}, and the range of `tau_`; "
+        "the reference is `tau` = the true rate on noisy labels and `tau=0` on clean labels:",
+        "",
+        _common.table(header, rows),
+    ]
+    summary_rows = []
+    for m in autos:
+        noisy = [d for d, _, ref in diffs[m] if ref == "skc_true"]
+        clean = [d for d, _, ref in diffs[m] if ref == "skc_tau0"]
+        if not diffs[m]:
+            continue
+        worst = min(diffs[m])
+        summary_rows.append([
+            m,
+            f"{np.mean(noisy):+.1f} ({len(noisy)} cells)" if noisy else "-",
+            f"{np.mean(clean):+.1f} ({len(clean)} cells)" if clean else "-",
+            f"{worst[0]:+.1f} ({worst[1][0]}, {worst[1][1]})",
+        ])
+    if summary_rows:
+        lines += [
+            "",
+            "Each `tau=\"auto\"` rule against the reference, mean over the cells (points):",
+            "",
+            _common.marked("summary", _common.table(
+                ["rule", "minus `tau` = true rate (noisy labels)", "minus `tau=0` (clean labels)",
+                 "worst cell"], summary_rows)),
+        ]
+    _common.write_report(report_path(path), "\n".join(lines))
 
 
 if __name__ == "__main__":

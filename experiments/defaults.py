@@ -39,7 +39,8 @@ A quick look (a few minutes)::
 The recorded runs (see ``experiments/README.md``)::
 
     python experiments/defaults.py run
-    python experiments/defaults.py report --results experiments/results/defaults_once --plot defaults.png
+    python experiments/defaults.py report --results experiments/results/defaults_once \
+        --paired experiments/results/defaults --plot defaults.png
     python experiments/defaults.py report
 """
 
@@ -304,16 +305,40 @@ def _cells(results):
     return cells, labels
 
 
-def report(results, plot=None):
-    """Table of the mean clean test accuracy over seeds, per cell and method; the targets; a plot."""
+def report(results, plot=None, paired=None):
+    """Tables of the mean clean test accuracy (per cell and method, and summarised); the targets; a plot.
+
+    With ``paired`` (another results folder), also the differences to the fits
+    recorded there with another training order (:func:`paired_table`).
+    """
     cells, labels = _cells(results)
     rows = [
         [dataset, f"{noise} ({max(len(v) for v in by_label.values())} seeds)",
          *mean_std_row(by_label, labels)]
         for (dataset, noise), by_label in sorted(cells.items(), key=_cell_order)
     ]
-    table = _common.table(["data", "noise", *labels], rows)
-    _common.write_report(pathlib.Path(results) / "defaults.md", table + "\n\n" + targets(cells))
+    parts = [_common.table(["data", "noise", *labels], rows), targets(cells)]
+    summary = summary_table(cells, labels)
+    if summary:
+        parts += [
+            "Mean clean test accuracy (%) of each method over the data sets other than "
+            + ", ".join(SUMMARY_LEAVES_OUT)
+            + " (the mean of the cell means; binary data sets' pair-noise cells, which repeat "
+            "their symmetric ones, counted once):",
+            _common.marked("summary", summary),
+        ]
+    cv = cv_table(results)
+    if cv:
+        parts += [
+            "`tau` chosen by `skc_cv` (3-fold CV between 0 and \"auto\", scored on the noisy "
+            "labels): per data set and noise, in how many fits it chose `\"auto\"`; and the "
+            "median wall time of an `skc_cv` fit over that of the `skc_auto` fit of the same "
+            "split:",
+            _common.marked("cv", cv),
+        ]
+    if paired is not None:
+        parts.append(paired_table(results, paired))
+    _common.write_report(pathlib.Path(results) / "defaults.md", "\n\n".join(parts))
     if plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -326,6 +351,128 @@ def report(results, plot=None):
             fig.savefig(plot, dpi=90)
             plt.close(fig)
             print(f"plot: {plot}")
+
+
+#: Left out of the summary and the paired differences: iris's 105 training rows are one
+#: mini-batch per epoch, too few steps for every network setting at the default epochs.
+SUMMARY_LEAVES_OUT = ("iris",)
+
+
+def _summary_cells(cells):
+    """The cells that the summaries average: without :data:`SUMMARY_LEAVES_OUT` and the
+    pair-noise cells of binary data sets (the same flips as symmetric noise)."""
+    return {
+        (dataset, noise): by_label
+        for (dataset, noise), by_label in cells.items()
+        if dataset not in SUMMARY_LEAVES_OUT
+        and not (dataset in BINARY and noise.startswith("pair"))
+    }
+
+
+def _rate(noise):
+    return 0 if noise == "clean" else int(noise.rsplit("-", 1)[1])
+
+
+def summary_table(cells, labels):
+    """Markdown: per method, the mean over the cells of each noise rate (and over the rates).
+
+    Each column is the mean of the cells' seed means at that rate (clean labels,
+    then every recorded rate, symmetric and pair noise together); the last
+    column the mean of those columns.  Empty if no cell is left.
+    """
+    cells = _summary_cells(cells)
+    rates = sorted({_rate(noise) for _, noise in cells})
+    if not rates:
+        return ""
+    header = ["method"]
+    for rate in rates:
+        n = sum(1 for _, noise in cells if _rate(noise) == rate)
+        header.append(f"{'clean' if rate == 0 else f'{rate}% noise'} ({n} cells)")
+    header.append("mean of the columns")
+    rows = []
+    for label in labels:
+        means = []
+        for rate in rates:
+            values = [np.mean(by_label[label]) for (_, noise), by_label in cells.items()
+                      if _rate(noise) == rate and label in by_label]
+            means.append(float(np.mean(values)) if values else None)
+        known = [m for m in means if m is not None]
+        rows.append([label] + [f"{m:.1f}" if m is not None else "-" for m in means]
+                    + [f"{np.mean(known):.1f}" if len(known) == len(means) else "-"])
+    return _common.table(header, rows)
+
+
+def cv_table(results):
+    """Markdown: the ``tau`` each ``skc_cv`` fit chose, counted per data set and noise ("" if none)."""
+    runs = _common.load(_common.runs_file(results))
+    chosen, seconds = {}, {}
+    for r in runs:
+        noise = "clean" if r["rate"] == 0 else f"{r['kind']}-{round(100 * r['rate'])}"
+        if r["method"] == "skc_cv":
+            chosen.setdefault(r["dataset"], {}).setdefault(noise, []).append(r["best_tau"] == "auto")
+        if r["method"] in ("skc_cv", "skc_auto"):
+            split = (r["dataset"], r["kind"], r["rate"], r["seed"])
+            seconds.setdefault(split, {})[r["method"]] = r["seconds"]
+    if not chosen:
+        return ""
+    noises = sorted({n for by_noise in chosen.values() for n in by_noise}, key=_noise_order)
+    rows = []
+    for dataset in sorted(chosen, key=DATASETS.index):
+        ratios = [t["skc_cv"] / t["skc_auto"] for (d, *_), t in seconds.items()
+                  if d == dataset and len(t) == 2]
+        rows.append([dataset] + [
+            f"{sum(chosen[dataset][n])} of {len(chosen[dataset][n])}"
+            if n in chosen[dataset] else "-" for n in noises
+        ] + [f"{np.median(ratios):.1f}x" if ratios else "-"])
+    return _common.table(["data"] + [f'{n}: "auto" chosen' for n in noises]
+                         + ["time, skc_cv / skc_auto"], rows)
+
+
+def paired_table(results, other):
+    """Markdown: each ``skc_*`` fit of ``results`` minus the fit of ``other`` with the same data,
+    noise, seed and method in another training order.
+
+    Per method: the number of pairs, the mean difference ± its standard error,
+    and per data set the mean difference with the number of pairs in which
+    ``results`` is behind (data sets and cells as in :func:`summary_table`).
+    """
+    def key(r):
+        return r["dataset"], r["kind"], r["rate"], r["seed"], r["method"]
+
+    def fits(folder):
+        return [r for r in _common.load(_common.runs_file(folder))
+                if r.get("shuffle") is not None and r["dataset"] not in SUMMARY_LEAVES_OUT
+                and not (r["dataset"] in BINARY and r["kind"] == "pair" and r["rate"] > 0)]
+
+    theirs = {key(r): r for r in fits(other)}
+    diffs, orders = {}, set()
+    for r in fits(results):
+        o = theirs.get(key(r))
+        if o is None or o["shuffle"] == r["shuffle"]:
+            continue
+        orders.add((r["shuffle"], o["shuffle"]))
+        diffs.setdefault(r["method"], {}).setdefault(r["dataset"], []).append(
+            r["accuracy"] - o["accuracy"])
+    if not diffs:
+        return f"No fit of {pathlib.Path(other).name} pairs with one of this folder in another order."
+    datasets = [d for d in DATASETS if any(d in by_data for by_data in diffs.values())]
+    rows = []
+    for method in sorted(diffs, key=METHODS.index):
+        by_data = diffs[method]
+        values = np.concatenate([by_data[d] for d in datasets if d in by_data])
+        se = np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+        rows.append([method, len(values), f"{np.mean(values):+.2f} ± {se:.2f}"] + [
+            f"{np.mean(by_data[d]):+.2f} ({sum(v < 0 for v in by_data[d])} of {len(by_data[d])})"
+            if d in by_data else "-" for d in datasets])
+    names = ", ".join(f"`{a}` minus `{b}`" for a, b in sorted(orders))
+    return "\n\n".join([
+        f"Paired with the fits of `{pathlib.Path(other).name}` (same data, noise, seed and method, "
+        f"training order {names}): mean difference in clean test accuracy (points) ± its "
+        "standard error, and per data set the mean difference (in how many pairs this "
+        "folder's fit is behind):",
+        _common.marked("paired", _common.table(
+            ["method", "pairs", "mean difference"] + datasets, rows)),
+    ])
 
 
 def _noise_order(noise):
@@ -487,9 +634,13 @@ def main(argv=None):
     _common.add_data(run_parser, "folder of mnist.npz / fashion_mnist.npz for the image subsets")
     sub["report"].add_argument("--plot", type=pathlib.Path, default=None,
                                help="also draw the means into this PNG file")
+    sub["report"].add_argument(
+        "--paired", type=pathlib.Path, default=None,
+        help="another results folder: also the differences to its fits of the same data, "
+        "noise, seed and method in another training order")
     args = parser.parse_args(argv)
     if args.command == "report":
-        report(args.results, args.plot)
+        report(args.results, args.plot, args.paired)
     else:
         run(args)
 

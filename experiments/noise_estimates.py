@@ -238,6 +238,8 @@ def report(results, defaults=None):
     rows = summarise(errors, names)
     lines += [
         "",
+        "<!-- table: estimators -->",
+        "",
         "| estimator | mean abs. error | mean error, clean | mean error, noisy | "
         "worst cell under | worst cell over |",
         "|---|---|---|---|---|---|",
@@ -247,11 +249,14 @@ def report(results, defaults=None):
             f"| {name} | {row['mean_abs']:.3f} | {row['mean_clean']:+.3f} | "
             f"{row['mean_noisy']:+.3f} | {row['worst_under']:+.3f} | {row['worst_over']:+.3f} |"
         )
+    lines += ["", "<!-- /table -->"]
     if defaults is not None:
         runs = _common.load(_common.runs_file(defaults))
         lines += [
             "",
             f"`tau=\"auto\"` against `tau` = true rate, paired by seed ({defaults.name}):",
+            "",
+            "<!-- table: cost -->",
             "",
             "| data | fits | mean tau_ - actual | mean accuracy gap (points) | "
             "points per +0.1 of tau |",
@@ -261,6 +266,7 @@ def report(results, defaults=None):
             cost_of_errors(runs).items(), key=lambda kv: DATASETS.index(kv[0])
         ):
             lines.append(f"| {dataset} | {n} | {miss:+.3f} | {gap:+.2f} | {slope:+.2f} |")
+        lines += ["", "<!-- /table -->"]
     _common.write_report(pathlib.Path(results) / "noise_estimates.md", "\n".join(lines))
 
 

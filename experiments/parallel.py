@@ -37,6 +37,11 @@ recorded in ``experiments/results/parallel.json``::
 
     python experiments/parallel.py --epochs 5 --tau 0.2 --tk 5 10 --repeat 2 \\
         --variants serial,loky-tfdefault,loky --out results.json
+
+The tables of the recorded results, ``experiments/results/parallel.md``::
+
+    python experiments/parallel.py --report experiments/results/parallel.json \\
+        experiments/results/parallel_idle_*.json
 """
 
 import argparse
@@ -151,8 +156,53 @@ def run_one(args):
     )
 
 
+def _runs(path):
+    """``[(name, run)]`` of a results file: one run (``meta``, ``results``) or several (``runs``)."""
+    with open(path) as fh:
+        data = json.load(fh)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if "runs" in data:
+        return data.get("note"), [(f"{stem}-{i}", run) for i, run in enumerate(data["runs"], 1)]
+    return data.get("note"), [(stem, data)]
+
+
+def report(paths, out):
+    """Write (and print) the Markdown tables of the results files ``paths`` to ``out``.
+
+    One table per run: the wall time of each search of every variant (first,
+    second, ... search of its process) and the 1-minute load average after
+    the variant; each between ``<!-- table: <file>[-<run>] -->`` markers.
+    """
+    import _common
+
+    parts = ["Wall time of each search (s) of one fresh process per variant, and the 1-minute "
+             "load average after the variant (2 cores)."]
+    for path in paths:
+        note, runs = _runs(path)
+        if note:
+            parts.append(f"`{os.path.basename(path)}`: {note}")
+        for name, run in runs:
+            results = run["results"]
+            searches = max(len(r["seconds"]) for r in results)
+            header = ["variant"] + [f"{['first', 'second', 'third'][i]} search" if i < 3 else f"search {i + 1}"
+                                    for i in range(searches)] + ["load average"]
+            rows = [[r["variant"]] + [f"{t:.1f}" for t in r["seconds"]]
+                    + ["-"] * (searches - len(r["seconds"])) + [r.get("loadavg_1min", "-")]
+                    for r in results]
+            argv = run.get("meta", {}).get("argv", [])
+            argv = [a for i, a in enumerate(argv) if a != "--out" and argv[i - 1 : i] != ["--out"]]
+            text = f"`{name}`: `{' '.join(argv)}`"
+            if run.get("cut_short"):
+                text += f" ({run['cut_short']})"
+            parts += [text + ":", _common.marked(name, _common.table(header, rows))]
+    _common.write_report(out, "\n\n".join(parts))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="write the Markdown tables of these results files to --out "
+                        "(default: parallel.md next to the first) instead of running")
     parser.add_argument("--variants", default="serial,loky-tfdefault,loky")
     parser.add_argument("--repeat", type=int, default=1, help="searches in a row per process")
     parser.add_argument("--epochs", type=int, default=10)
@@ -161,6 +211,9 @@ def main(argv=None):
     parser.add_argument("--out", help="JSON file for the results")
     parser.add_argument("--variant", help=argparse.SUPPRESS)  # internal: run one
     args = parser.parse_args(argv)
+    if args.report:
+        out = args.out or os.path.join(os.path.dirname(args.report[0]), "parallel.md")
+        return report(args.report, out)
     if args.variant:
         return run_one(args)
     results = []

@@ -624,7 +624,7 @@ def report(results):
     inputs = sorted({(_label(r), r["input"]) for r in records}, key=lambda x: _label_order(x[0]))
     text = "\n\n".join([
         "## Clean test accuracy (%), mean ± std over seeds",
-        accuracy_table(cells, labels),
+        _common.marked("accuracy", accuracy_table(cells, labels)),
         "Inputs: " + ", ".join(f"{label}: {how}" for label, how in inputs)
         + ". Library states (source hash): "
         + ", ".join(sorted({r["library"] for r in records})) + ".",

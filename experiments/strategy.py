@@ -21,6 +21,7 @@ values).  Run (about 2 minutes on 2 cores), e.g. as recorded in
 ``experiments/results/strategy.json``::
 
     python experiments/strategy.py --out experiments/results/strategy.json
+    python experiments/strategy.py --report experiments/results/strategy.json   # strategy.md
 """
 
 import argparse
@@ -88,13 +89,39 @@ def steady_epoch(variant, X, y, epochs, seed):
     return statistics.median(np.diff(fitted)[1:])
 
 
+def report(path, out):
+    """Write (and print) the Markdown table of the results file ``path`` to ``out``.
+
+    Per variant: the median steady epoch over the repeats and its ratio to
+    ``plain``, between ``<!-- table: strategy -->`` markers.
+    """
+    import _common
+
+    with open(path) as fh:
+        result = json.load(fh)
+    args = result["args"]
+    rows = [[variant, f"{result['median'][variant]:.2f} s",
+             f"{result['ratio_to_plain'][variant]:.2f}x"] for variant in result["median"]]
+    text = (f"Steady epoch of the 784-256-10 MLP (batch 128, {args['n_samples']} random rows), "
+            f"median of {args['repeats']} interleaved repeats, TensorFlow "
+            f"{result['versions']['tensorflow']}:\n\n"
+            + _common.marked("strategy", _common.table(
+                ["variant", "steady epoch", "ratio to plain"], rows)))
+    _common.write_report(out, text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", metavar="JSON", default=None,
+                        help="write the Markdown table of this results file to --out (default: "
+                        "the same name with .md) instead of running")
     parser.add_argument("--n-samples", type=int, default=12800)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
+    if args.report:
+        return report(args.report, args.out or args.report.rsplit(".", 1)[0] + ".md")
 
     rng = np.random.RandomState(0)
     X = rng.rand(args.n_samples, 784).astype(np.float32)
