@@ -42,6 +42,9 @@ EXTRAS = {
     ],
     "benchmarks": ["matplotlib>=3.6", "cleanlab>=2.6", "asv>=0.6"],
     # Engines for many fits at once (docs: Scaling out); CI installs both.
+    # Keras's JAX backend (KERAS_BACKEND=jax); jax's own CPU wheel, or its GPU / TPU
+    # wheels installed as jax's documentation says.
+    "jax": ["jax>=0.4.34"],
     "dask": ["dask[distributed]>=2024.1"],
     "ray": ["ray>=2.9"],
 }

@@ -156,7 +156,7 @@ def check_output(out, n_classes):
 
 def outputs_logits(from_logits, peer, out):
     """Whether ``peer`` outputs logits: ``from_logits``, or detected when "auto"."""
-    from .backends.tensorflow._ensemble import output_activation
+    from .backends._config import output_activation
 
     if from_logits != "auto":
         return bool(from_logits)
@@ -176,16 +176,10 @@ def outputs_logits(from_logits, peer, out):
 
 
 def steps_per_execution(ensemble, estimator):
-    """The estimator's ``steps_per_execution``, or 1 under a ``tf.distribute`` strategy.
+    """The estimator's ``steps_per_execution``, as the backend runs it (``steps_per_execution``)."""
+    from .backends import api
 
-    Keras's loop of several steps per call fails under ``MirroredStrategy``
-    (Keras 3.15, TensorFlow 2.21: "You must feed a value for placeholder
-    tensor" from ``multi_step_on_iterator``, with a plain ``Sequential``
-    model too), so a distributed fit runs one step per call.
-    """
-    from .backends.tensorflow._compat import under_strategy
-
-    return 1 if under_strategy(ensemble) else estimator.steps_per_execution
+    return api().steps_per_execution(ensemble, estimator.steps_per_execution)
 
 
 def set_optimizer(
@@ -210,11 +204,10 @@ def set_optimizer(
         False keeps the learning rate of the new optimizer (a warm start with
         a new ``optimizer__learning_rate``).
     """
-    from .backends.tensorflow._compat import without_default_all_reduce
-    from .backends.tensorflow._optimizers import fuse
+    from .backends import api
 
     ensemble.compile(
-        optimizer=without_default_all_reduce(fuse(make_optimizer(estimator))),
+        optimizer=api().prepare_optimizer(make_optimizer(estimator)),
         steps_per_execution=steps_per_execution(ensemble, estimator),
     )
     optimizer = ensemble.optimizer
@@ -243,10 +236,10 @@ def compile_ensemble(
     ``n_samples``, ``rule_options``, ``record_proba`` and ``rule`` (by
     default the estimator's ``strategy``).
     """
-    from .backends.tensorflow._ensemble import PeerEnsemble
+    from .backends import api
 
     options.setdefault("rule", estimator.strategy)
-    ensemble = PeerEnsemble(peers, **options)
+    ensemble = api().PeerEnsemble(peers, **options)
     if sample is not None:
         ensemble(sample)  # build every layer before compiling
     set_optimizer(ensemble, estimator, optimizer_state)
@@ -338,8 +331,8 @@ def apply_warm_start(
         set_optimizer(model, estimator, state, restore_learning_rate=same_rate)
         estimator._optimizer_config = new_class, new_config
     steps = steps_per_execution(model, estimator)
-    if steps != model.steps_per_execution:
-        model.steps_per_execution = steps
+    if steps != model.batches_per_call:
+        model.batches_per_call = steps
         model.train_function = None  # runs the old number of steps per call
     if n_samples != model.n_samples:
         model.resize_sample_statistics(n_samples)

@@ -390,11 +390,11 @@ class CoTeachingClassifier(
         model.  A scipy.sparse ``X`` is densified ``8 * batch_size`` rows at
         a time, each chunk in one direct call.
         """
-        from .backends.tensorflow._training import predict_proba
+        from .backends import api
 
         check_is_fitted(self)
         X = _validation.validate_X(self, X)
-        return predict_proba(self.model_, X, self.batch_size)
+        return api().predict_proba(self.model_, X, self.batch_size)
 
     def predict(self, X):
         """Predict class labels.

@@ -27,7 +27,9 @@ Importing this module imports neither TensorFlow nor Keras.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -97,12 +99,55 @@ def import_keras() -> ModuleType:
         from .backends import check_backend
 
         check_backend(keras.backend.backend())
-        from .backends.tensorflow._runtime import configure_tensorflow
+        from .backends import api
 
-        # Once per process: TensorFlow's thread pools sized from the parallel
-        # engine's OMP_NUM_THREADS, GPU memory growth, the fork check.
-        configure_tensorflow()
+        # Once per process: under TensorFlow, its thread pools sized from the
+        # parallel engine's OMP_NUM_THREADS, GPU memory growth, the fork check.
+        api().configure()
     return keras
+
+
+# ----------------------------------------------------------------------
+# Keras: files
+# ----------------------------------------------------------------------
+class _LocalFiles:
+    """The part of Keras's file utilities skcoteach uses, for local paths only."""
+
+    exists = staticmethod(os.path.exists)
+    File = staticmethod(open)
+    remove = staticmethod(os.remove)
+
+    @staticmethod
+    def makedirs(path):
+        os.makedirs(path, exist_ok=True)
+
+    @staticmethod
+    def is_remote_path(path):
+        return False
+
+    @staticmethod
+    def copy(src, dst):
+        shutil.copyfile(src, dst)
+
+
+def keras_file_utils() -> Any:
+    """Keras's file utilities (local paths and, with TensorFlow, ``tf.io.gfile``'s), or a local stand-in."""
+    try:
+        from keras.src.utils import file_utils
+    except ImportError:
+        return _LocalFiles
+    needed = ("exists", "File", "makedirs", "remove", "copy", "is_remote_path")
+    return file_utils if all(hasattr(file_utils, name) for name in needed) else _LocalFiles
+
+
+def replace_file(source: str, target: str) -> None:
+    """Move ``source`` over ``target``: atomically for a local path."""
+    files = keras_file_utils()
+    if files.is_remote_path(target):
+        files.copy(source, target)
+        files.remove(source)
+    else:
+        os.replace(source, target)
 
 
 # ----------------------------------------------------------------------

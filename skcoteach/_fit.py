@@ -71,9 +71,10 @@ class FitSteps:
         before = dict(vars(self))
         saved = None
         if not reset:
-            from .backends.tensorflow._training import restore, snapshot
+            from .backends import api
 
-            saved = snapshot(self.model_)
+            backend = api()
+            saved = backend.snapshot(self.model_)
         try:
             prepared = self._prepare_fit(
                 X, y, sample_weight=sample_weight, validation_data=validation_data,
@@ -83,7 +84,7 @@ class FitSteps:
             return self
         except BaseException:
             if saved is not None:
-                restore(before["model_"], saved)
+                backend.restore(before["model_"], saved)
             vars(self).clear()
             vars(self).update(before)
             raise
@@ -174,20 +175,21 @@ class FitSteps:
     # ------------------------------------------------------------------
     def _train(self, prepared: _validation.PreparedFit, *, epochs: int) -> TrainingRun:
         """Train ``model_`` on the prepared arrays for ``epochs`` epochs."""
-        from .backends.tensorflow import _training
+        from .backends import api
 
-        return _training.train(self, prepared, epochs)
+        return api().train(self, prepared, epochs)
 
     def _batch_positions(self, n: int) -> Any:
         """The stream of batch positions of an epoch (the backend's ``batch_positions``)."""
-        from .backends.tensorflow._training import batch_positions
+        from .backends import api
 
-        return batch_positions(n, self.batch_size)
+        return api().batch_positions(n, self.batch_size)
 
     def _order_of_epochs(self, n: int, shuffle_seed: int) -> Callable[..., Any]:
         """``epoch -> order`` of the training samples, as ``shuffle`` says (``epoch_order``)."""
-        from .backends.tensorflow._training import epoch_order
+        from .backends import api
 
+        epoch_order = api().epoch_order
         shuffle = self._training_order()
         seed = shuffle_seed if shuffle else None
         return functools.partial(epoch_order, n, seed, once=shuffle == "once")
@@ -202,7 +204,7 @@ class FitSteps:
     # Step 3: record
     # ------------------------------------------------------------------
     def _record(self, run: TrainingRun):
-        """Store the fit's results on the estimator (see the backend's ``record``)."""
-        from .backends.tensorflow import _training
+        """Store the fit's results on the estimator (:func:`skcoteach.backends._fit_loop.record`)."""
+        from .backends._fit_loop import record
 
-        _training.record(self, run.history, run.scheduler, run.earlier)
+        record(self, run.history, run.scheduler, run.earlier)

@@ -18,6 +18,7 @@ from typing import Any
 
 from keras import ops
 
+from .backends import float64
 from .schedules import KEEP_TOLERANCE
 
 __all__ = ["SELECTIONS", "class_quotas", "smallest_mask_per_class"]
@@ -75,19 +76,20 @@ def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
         away from ``sum(floor(R * n_c))`` (which :func:`skcoteach.rules.n_keep`
         guarantees).
     """
-    counts = ops.cast(counts, "float64")
-    if not ops.is_tensor(keep_fraction):
-        keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
-    exact = ops.cast(keep_fraction, "float64") * counts
-    base = ops.floor(exact + KEEP_TOLERANCE)
-    remainder = exact - base
-    missing = ops.cast(total, "int32") - ops.cast(ops.sum(base), "int32")
-    more = ops.cast(_ranks(remainder, descending=True) < missing, "float64")
-    fewer = ops.cast(
-        _ranks(ops.where(base > 0, remainder, 2.0), descending=False) < -missing, "float64"
-    )
-    quotas = ops.minimum(ops.maximum(base + more - fewer, 0.0), counts)
-    return ops.cast(quotas, "int32")
+    with float64():  # JAX: 64-bit types for these lines
+        counts = ops.cast(counts, "float64")
+        if not ops.is_tensor(keep_fraction):
+            keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
+        exact = ops.cast(keep_fraction, "float64") * counts
+        base = ops.floor(exact + KEEP_TOLERANCE)
+        remainder = exact - base
+        missing = ops.cast(total, "int32") - ops.cast(ops.sum(base), "int32")
+        more = ops.cast(_ranks(remainder, descending=True) < missing, "float64")
+        fewer = ops.cast(
+            _ranks(ops.where(base > 0, remainder, 2.0), descending=False) < -missing, "float64"
+        )
+        quotas = ops.minimum(ops.maximum(base + more - fewer, 0.0), counts)
+        return ops.cast(quotas, "int32")
 
 
 def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:

@@ -130,13 +130,15 @@ def _split_params(estimator, candidate):
 def _trainable_together(classifier):
     """Whether this classifier's fit can run in a joint step (else it is fitted on its own)."""
     from . import _build
-    from .backends.tensorflow._replicas import under_distribution
+    from .backends import api
 
+    backend = api()
     if not (
         isinstance(classifier.tau, numbers.Real)
         and not classifier.callbacks
         and not classifier.validation_split
-        and not under_distribution()
+        and backend.fit_together is not None
+        and not backend.under_distribution()
     ):
         return False
     try:
@@ -182,10 +184,10 @@ def _memory_cap(jobs):
 
 def _fit_group(classifiers, datasets):
     """Train ``classifiers`` together; per classifier ``(error, seconds)`` (time shared equally)."""
-    from .backends.tensorflow._joint import fit_together
+    from .backends import api
 
     start = time.perf_counter()
-    errors = fit_together(classifiers, datasets)
+    errors = api().fit_together(classifiers, datasets)
     seconds = (time.perf_counter() - start) / len(classifiers)
     return classifiers, [(error, seconds) for error in errors]
 

@@ -47,9 +47,11 @@ they use ``keras.ops`` only, so they run on any Keras backend.
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import keras
 from keras import ops
 
 from ._rule_registry import REGISTRY, check_options
+from .backends import float64
 from ._selection import select
 from .schedules import KEEP_TOLERANCE
 
@@ -126,11 +128,12 @@ def n_keep(batch_size: Any, keep_fraction: Any) -> Any:
     int32 Tensor
         Between 1 and ``batch_size``.
     """
-    size = ops.cast(batch_size, "float64")
-    if not ops.is_tensor(keep_fraction):  # a Python float: no detour through float32
-        keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
-    product = ops.cast(keep_fraction, "float64") * size + KEEP_TOLERANCE
-    k = ops.cast(ops.floor(product), "int32")
+    with float64():  # JAX: 64-bit types for these lines
+        size = ops.cast(batch_size, "float64")
+        if not ops.is_tensor(keep_fraction):  # a Python float: no detour through float32
+            keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
+        product = ops.cast(keep_fraction, "float64") * size + KEEP_TOLERANCE
+        k = ops.cast(ops.floor(product), "int32")
     return ops.clip(k, 1, ops.maximum(ops.cast(batch_size, "int32"), 1))
 
 
@@ -156,6 +159,24 @@ def peer_view(losses: Any) -> Any:
     return ops.matmul(others, losses)
 
 
+def row_ranks(scores: Any) -> Any:
+    """Rank of every entry within its row (0 = smallest).
+
+    Two sorts: the positions of the entries in sorted order, then its inverse
+    permutation.  Equal scores are ranked by position where the backend's sort
+    is stable, as JAX's is (that is the order ``top_k`` picks them in).
+
+    Parameters
+    ----------
+    scores : Tensor of shape (n_rows, batch)
+
+    Returns
+    -------
+    int32 Tensor of shape (n_rows, batch)
+    """
+    return ops.cast(ops.argsort(ops.argsort(scores, axis=-1), axis=-1), "int32")
+
+
 def smallest_mask(scores: Any, k: Any) -> Any:
     """0/1 mask of the ``k`` smallest scores of every row.
 
@@ -170,6 +191,9 @@ def smallest_mask(scores: Any, k: Any) -> Any:
     Tensor of shape (n_rows, batch), same dtype as ``scores``
         1 where the entry is among the ``k`` smallest of its row.
     """
+    if keras.backend.backend() != "tensorflow":
+        # top_k needs a static k under JAX's jit; the same entries by rank.
+        return ops.cast(row_ranks(scores) < ops.cast(k, "int32"), scores.dtype)
     _, idx = ops.top_k(-scores, k, sorted=False)  # (n_rows, k), distinct per row
     # A scatter of ones, linear in the batch size (summing one-hot rows of the
     # indices would build an (n_rows, k, batch) tensor).
@@ -305,7 +329,7 @@ def coteaching_plus(
         and an all-zero mask.
     """
     batch = ops.shape(losses)[1]
-    active = ops.cast(epoch, "int64") >= init_epochs
+    active = ops.cast(epoch, "int32") >= init_epochs
     candidates = ops.where(active, disagreement(log_probs), ops.ones([batch], losses.dtype))
     n_candidates = ops.cast(ops.sum(candidates), "int32")
     k = ops.minimum(n_keep(ops.maximum(n_candidates, 1), keep_fraction), n_candidates)

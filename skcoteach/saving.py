@@ -55,7 +55,9 @@ def load_model(
     from ._compat import import_keras
 
     keras = import_keras()
-    from .backends.tensorflow import _ensemble  # noqa: F401  (registers PeerEnsemble with Keras)
+    from .backends import api
+
+    api()  # imports (and so registers with Keras) the backend's PeerEnsemble
 
     return keras.saving.load_model(
         filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode

@@ -1,6 +1,6 @@
 """The layout rules of the package, read from its source (issue 27).
 
-Every import of TensorFlow lives under ``skcoteach/backends/``; every private
+Every import of TensorFlow or JAX lives under ``skcoteach/backends/``; every private
 API of a dependency is imported by a ``_compat`` module; no module is longer
 than 450 lines.
 """
@@ -35,11 +35,25 @@ def test_the_package_has_modules():
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_relative)
-def test_only_the_backends_import_tensorflow(path):
-    tensorflow = [m for m in _imported_modules(path) if m.split(".")[0] == "tensorflow"]
+def test_only_the_backends_import_tensorflow_or_jax(path):
+    backend = [m for m in _imported_modules(path) if m.split(".")[0] in ("tensorflow", "jax")]
     if "backends" in path.relative_to(PACKAGE).parts[:-1]:
         return
-    assert not tensorflow, f"{_relative(path)} imports {tensorflow}: move it to skcoteach/backends/"
+    assert not backend, f"{_relative(path)} imports {backend}: move it to skcoteach/backends/"
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_each_backend_has_the_same_api(backend):
+    # What the estimator calls from a backend: the same names in every _api module.
+    def names(path):
+        tree = ast.parse(path.read_text())
+        (exported,) = [n.value for n in tree.body if isinstance(n, ast.Assign)
+                       and any(getattr(t, "id", None) == "__all__" for t in n.targets)]
+        return sorted(ast.literal_eval(exported))
+
+    reference = names(PACKAGE / "backends" / "tensorflow" / "_api.py")
+    assert names(PACKAGE / "backends" / backend / "_api.py") == reference
+    assert {"train", "predict_proba", "PeerEnsemble", "snapshot", "restore"} <= set(reference)
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_relative)
@@ -109,7 +123,7 @@ def test_an_unsupported_keras_backend_is_refused_at_fit_without_tensorflow():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
     ).stdout
     assert "refused: skcoteach cannot train with Keras's 'numpy' backend" in out
-    assert "the supported backends are: 'tensorflow'" in out
+    assert "the supported backends are: 'tensorflow', 'jax'" in out
     assert "tensorflow imported: False" in out
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from skcoteach import CoTeachingClassifier
-from skcoteach.backends.tensorflow._resume import STATE_FILE
+from skcoteach.backends._resume import STATE_FILE
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL"),

@@ -149,14 +149,14 @@ def test_tau_auto_partial_fit_with_changing_sizes(digits):
 
 
 def test_noise_rate_is_kept_by_warm_starts_and_none_for_a_given_tau(digits, monkeypatch):
-    from skcoteach.backends.tensorflow import _training
+    from skcoteach.backends import _fit_loop
 
     X, y, _, _ = digits
     # An estimate above the cap: tau_ is capped, noise_rate_ is not.
-    monkeypatch.setattr(_training, "estimate_noise", lambda y_enc, model: 0.95)
+    monkeypatch.setattr(_fit_loop, "estimate_noise", lambda y_enc, model: 0.95)
     clf = CoTeachingClassifier(tiny_mlp, tau="auto", warm_start=True, **FAST).fit(X, y)
     assert (clf.noise_rate_, clf.tau_) == (0.95, 0.9)
-    monkeypatch.setattr(_training, "estimate_noise", lambda y_enc, model: 0.1)
+    monkeypatch.setattr(_fit_loop, "estimate_noise", lambda y_enc, model: 0.1)
     clf.fit(X, y)  # a warm start: estimated once
     assert (clf.noise_rate_, clf.tau_) == (0.95, 0.9)
     clf = CoTeachingClassifier(tiny_mlp, tau=0.3, **FAST).fit(X, y)

@@ -15,16 +15,68 @@ Keras backend:
   the ``.keras`` format; ``_runtime``: thread pools and GPU memory;
   ``_compat``: TensorFlow's private APIs).
 
-A second backend is a sibling subpackage with the same modules and an entry
-in :data:`SUPPORTED`; nothing outside this package may import ``tensorflow``
-(a test reads every module's imports).  Importing this package imports no
-backend.
+- :mod:`skcoteach.backends.jax`: the JAX training program (``_ensemble``:
+  the ensemble whose training function is a ``lax.scan`` over mini-batches
+  gathered on the device; ``_training``: the fit, the epoch order, the
+  prediction), with the same module names for what the estimator calls.
+
+What both share is backend-neutral and lives here: ``_fit_loop`` (the
+callbacks around Keras's ``fit`` and the record of a fit), ``_resume`` (the
+estimator's side of a ``BackupAndRestore`` checkpoint) and ``_config`` (the
+ensemble's Keras configuration).
+
+The estimator reaches a backend only through :func:`api`: the module
+``_api`` of the backend's subpackage, which names everything the estimator
+calls (the same names in every backend).  A further backend is a sibling
+subpackage with an ``_api`` module and an entry in :data:`SUPPORTED`.  Nothing outside this package may import ``tensorflow`` or
+``jax`` (a test reads every module's imports).  Importing this package
+imports no backend.
 """
 
-__all__ = ["SUPPORTED", "check_backend"]
+import contextlib
+import importlib
+from types import ModuleType
+
+__all__ = ["SUPPORTED", "api", "check_backend", "current", "float64"]
 
 #: Keras backends skcoteach can train on.
-SUPPORTED = ("tensorflow",)
+SUPPORTED = ("tensorflow", "jax")
+
+
+def current() -> str:
+    """The name of Keras's backend (imports Keras)."""
+    import keras
+
+    return keras.backend.backend()
+
+
+def float64() -> contextlib.AbstractContextManager:
+    """A context in which ``float64`` means 64 bits on Keras's backend.
+
+    JAX computes in 32 bits unless its 64-bit types are enabled; inside this
+    context they are (``jax.enable_x64``), also while a function is traced.
+    The update rules round the number of kept samples in it, so that every
+    backend keeps as many as :func:`skcoteach.schedules.n_kept`.  Elsewhere a
+    no-op.
+    """
+    if current() == "jax":
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
+def api() -> ModuleType:
+    """The current backend's ``_api`` module: what the estimator calls.
+
+    Raises
+    ------
+    ImportError
+        If Keras's backend is not one of :data:`SUPPORTED`.
+    """
+    backend = current()
+    check_backend(backend)
+    return importlib.import_module(f"{__name__}.{backend}._api")
 
 
 def check_backend(name: str) -> None:
@@ -45,5 +97,5 @@ def check_backend(name: str) -> None:
         raise ImportError(
             f"skcoteach cannot train with Keras's {name!r} backend; the supported backends "
             f"are: {supported}. Set the environment variable KERAS_BACKEND=tensorflow "
-            "before Python imports keras."
+            "(or jax) before Python imports keras."
         )

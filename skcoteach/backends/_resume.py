@@ -5,7 +5,7 @@ moments and step count) and the number of epochs done, and makes the next
 ``fit`` with the same ``backup_dir`` start at that epoch.  Everything else a
 fit depends on is either derived from the epoch (the forget rate of
 :func:`skcoteach.schedules.forget_rate`, the training order of
-:func:`skcoteach.backends.tensorflow._training.epoch_order`) or is the estimator's Python
+the backend's ``epoch_order``) or is the estimator's Python
 state, which :class:`ResumeState` writes next to Keras's checkpoint at the end
 of every epoch: the seed of the training order (drawn afresh by
 ``random_state=None``), ``tau`` (estimated once by ``tau="auto"``) and the logs
@@ -17,7 +17,9 @@ only the epochs before the first one it trains.  Exact resumption needs
 ``save_freq="epoch"`` (Keras's default): a checkpoint taken within an epoch
 restarts that epoch from its first batch with the weights of the middle.
 
-Imported lazily (it imports Keras and TensorFlow).
+Backend-neutral: files are written through Keras's file utilities (local
+paths, and the remote file systems of ``tf.io.gfile`` where TensorFlow is
+installed), imported lazily.
 """
 
 import json
@@ -25,7 +27,8 @@ import posixpath
 from typing import Any
 
 import keras
-import tensorflow as tf
+
+from .._compat import keras_file_utils, replace_file
 
 __all__ = ["STATE_FILE", "ResumeState", "backup_dir"]
 
@@ -51,7 +54,7 @@ class ResumeState(keras.callbacks.Callback):
     ----------
     directory : str
         The ``backup_dir`` of the BackupAndRestore callback (a local path or
-        any file system ``tf.io.gfile`` reaches, like Keras's own files).
+        any file system Keras's own files reach).
     first_epoch : int
         The epoch this ``fit`` starts at when nothing is resumed (``n_iter_``).
     shuffle_seed : int
@@ -88,9 +91,10 @@ class ResumeState(keras.callbacks.Callback):
         self._started = False
 
     def _load(self):
-        if not tf.io.gfile.exists(self.path):
+        files = keras_file_utils()
+        if not files.exists(self.path):
             return None
-        with tf.io.gfile.GFile(self.path, "r") as f:
+        with files.File(self.path, "r") as f:
             return json.load(f)
 
     def _resume(self, epoch):
@@ -125,12 +129,12 @@ class ResumeState(keras.callbacks.Callback):
             "noise_rate": self.scheduler.noise_rate,
             "epochs": self.epochs,
         }
-        directory = posixpath.dirname(self.path)
-        tf.io.gfile.makedirs(directory)
+        files = keras_file_utils()
+        files.makedirs(posixpath.dirname(self.path))
         partial = self.path + ".partial"
-        with tf.io.gfile.GFile(partial, "w") as f:
+        with files.File(partial, "w") as f:
             json.dump(state, f)
-        tf.io.gfile.rename(partial, self.path, overwrite=True)
+        replace_file(partial, self.path)
 
     def on_train_end(self, logs=None):
         """A checkpoint taken after the last epoch: every saved epoch counts."""

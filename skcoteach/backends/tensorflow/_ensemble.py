@@ -11,26 +11,11 @@ import tensorflow as tf
 
 from ... import rules
 from ..._compat import keras_logits
+from .._config import OUTPUT_KINDS, output_activation  # noqa: F401  (re-exported)
 from . import _replicas
 from ._keras_saving import KerasSaving
 from ._lean import LeanTraining
 from ._sparse import as_tensor, gather_rows, n_rows
-
-OUTPUT_KINDS = ("probabilities", "logits")
-
-
-def output_activation(model: keras.Model) -> str | None:
-    """Name of the activation of ``model``'s output layer, or None if unknown."""
-    layers = getattr(model, "layers", None)
-    if not layers:
-        return None
-    last = layers[-1]
-    if isinstance(last, keras.Model):
-        return output_activation(last)
-    if isinstance(last, keras.layers.Softmax):
-        return "softmax"
-    activation = getattr(last, "activation", None)
-    return getattr(activation, "__name__", None)
 
 
 def log_probabilities(outputs, kind):
@@ -189,6 +174,15 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         self.train_tracker = MeanVector(len(self.train_names), name="train_logs")
         self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
         self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
+
+    @property
+    def batches_per_call(self) -> int:
+        """Mini-batches per call of the training function: Keras's ``steps_per_execution``."""
+        return self.steps_per_execution
+
+    @batches_per_call.setter
+    def batches_per_call(self, value: int) -> None:
+        self.steps_per_execution = value
 
     def peer_log_probabilities(self, x, training=False):
         """Stacked log-probabilities of every peer, shape (n_peers, batch, n_classes)."""

@@ -6,17 +6,16 @@ configuration that names Keras's own optimizer class.  Imported lazily (it
 imports Keras).
 """
 
-import copy
-
 import keras
 
+from .._config import EnsembleConfig
 from ._compat import without_default_all_reduce
 from ._optimizers import fuse, plain
 
 __all__ = ["KerasSaving"]
 
 
-class KerasSaving:
+class KerasSaving(EnsembleConfig):
     """Mixin of :class:`~skcoteach.backends.tensorflow._ensemble.PeerEnsemble`: its Keras configuration.
 
     Notes
@@ -45,48 +44,6 @@ class KerasSaving:
     with them does: their classes must be registered with Keras or passed as
     ``custom_objects``.
     """
-
-    def get_config(self):
-        """The arguments that rebuild this ensemble, with every peer serialized.
-
-        Returns
-        -------
-        dict
-            ``name``, ``trainable``, ``peers`` (each peer as
-            :func:`keras.saving.serialize_keras_object` writes it),
-            ``output_kind``, ``n_samples``, ``rule``, ``rule_options`` and
-            ``record_proba``.  The weights are not part of it: Keras saves
-            them apart, peer by peer.
-        """
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "peers": [keras.saving.serialize_keras_object(peer) for peer in self.peers],
-            "output_kind": self.output_kind,
-            "n_samples": self.n_samples,
-            "rule": self.rule_name,
-            "rule_options": dict(self.rule_options),
-            "record_proba": self.record_proba,
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        """The ensemble of :meth:`get_config`'s ``config``, its peers rebuilt (not yet trained).
-
-        Parameters
-        ----------
-        config : dict
-            As returned by :meth:`get_config`; it is not changed.
-        custom_objects : dict, default=None
-            Classes and functions the peers' configurations name that Keras
-            cannot find otherwise (as for :func:`keras.saving.load_model`).
-        """
-        config = copy.deepcopy(config)  # Keras's deserialization consumes the peers' configs
-        peers = [
-            keras.saving.deserialize_keras_object(peer, custom_objects=custom_objects)
-            for peer in config.pop("peers")
-        ]
-        return cls(peers, **config)
 
     def get_compile_config(self):
         """Keras's compile configuration, naming Keras's own optimizer class.

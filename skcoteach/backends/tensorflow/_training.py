@@ -11,26 +11,17 @@ Imported lazily by :mod:`skcoteach._classifier` (it imports TensorFlow).
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 
-from ..._callbacks import (
-    ForgetRateScheduler,
-    OrderScheduler,
-    StepCountProgbar,
-    StopOnDivergence,
-    auto_tau_warmup,
-    estimate_noise,
-    quiet_retracing,
-)
+from ..._callbacks import quiet_retracing
 from ..._fit import TrainingRun
+from .._fit_loop import fit_callbacks, record  # noqa: F401  (record: this backend's, too)
 from ._compat import clear_kernel_cache
 
 if TYPE_CHECKING:
@@ -233,47 +224,22 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
 
     On a warm start the peers and the optimizer (Adam's moments) go on.  The
     training and validation steps gather their batches from the arrays by
-    position.
-
-    With a :class:`keras.callbacks.BackupAndRestore` among the callbacks, a
-    fit killed before its end resumes where the checkpoint left it (see
-    :mod:`skcoteach.backends.tensorflow._resume`).
+    position.  The callbacks are those of
+    :func:`skcoteach.backends._fit_loop.fit_callbacks` (a
+    :class:`keras.callbacks.BackupAndRestore` among the user's makes the fit
+    resumable).
 
     Returns
     -------
     skcoteach._fit.TrainingRun
         The history, the forget-rate scheduler and the epochs done before a
-        resumption (see :func:`record`).
+        resumption (see :func:`~skcoteach.backends._fit_loop.record`).
     """
-    from ._resume import ResumeState, backup_dir
-
     est, model = estimator, estimator.model_
     X, y_enc, weights, val = prepared.X, prepared.y_enc, prepared.weights, prepared.validation
-    shuffle_seed = prepared.shuffle_seed
-    est.callbacks_ = [copy.deepcopy(cb) for cb in (est.callbacks or [])]
-    if est.tau == "auto":
-        scheduler = ForgetRateScheduler(
-            getattr(est, "tau_", None),  # estimated once, kept by warm starts
-            est.Tk,
-            est.c,
-            warmup=auto_tau_warmup(X.shape[0], est.batch_size, est.Tk),
-            estimate=lambda m: estimate_noise(y_enc, m),
-            noise_rate=getattr(est, "noise_rate_", None),
-        )
-    else:
-        scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
-    callbacks = [scheduler]
-    directory = backup_dir(est.callbacks_)
-    if directory is not None:  # resumable: the seed, tau and logs go with the checkpoint
-        resume = ResumeState(directory, est.n_iter_, shuffle_seed, scheduler)
-        shuffle_seed = est._shuffle_seed = resume.shuffle_seed
-        callbacks.append(resume)
-    callbacks.append(OrderScheduler(est._order_of_epochs(X.shape[0], shuffle_seed)))
-    callbacks.extend(est.callbacks_)
+    plan = fit_callbacks(est, prepared)
     train_positions = est._batch_positions(X.shape[0])
     val_positions = None if val is None else est._batch_positions(val[0].shape[0])
-    if est.verbose and not any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks):
-        callbacks.append(StepCountProgbar())
     model.set_training_arrays(X, y_enc, weights)
     model.set_validation_arrays(*(val or ()))
     try:
@@ -283,7 +249,7 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
                 epochs=est.n_iter_ + epochs,
                 initial_epoch=est.n_iter_,
                 validation_data=val_positions,
-                callbacks=[*callbacks, StopOnDivergence()],
+                callbacks=plan.callbacks,
                 shuffle=False,  # the dataset shuffles itself, with a seed
                 verbose=est.verbose,
             )
@@ -291,34 +257,4 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
         # The fitted model keeps no copy of the data.
         model.set_training_arrays()
         model.set_validation_arrays()
-    return TrainingRun(history, scheduler, resume.earlier if directory is not None else None)
-
-
-def record(
-    estimator: CoTeachingClassifier,
-    history: Any,
-    scheduler: ForgetRateScheduler,
-    earlier: dict[str, Any] | None = None,
-) -> None:
-    """Extend ``history_`` and ``n_iter_``; set ``tau_``, ``noise_rate_``, ``sample_kept_``, ``sample_loss_``.
-
-    ``earlier`` holds the epochs done before this fit was resumed from a
-    BackupAndRestore checkpoint (see :class:`skcoteach.backends.tensorflow._resume.ResumeState`);
-    they come first.
-    """
-    earlier = earlier or {"epoch": [], "logs": {}, "forget_rate": []}
-    epochs = [*earlier["epoch"], *history.epoch]
-    # The exact rates set rather than their float32 image in the logs.
-    estimator.tau_ = scheduler.tau
-    estimator.noise_rate_ = scheduler.noise_rate
-    logs = {key: [*earlier["logs"].get(key, []), *values] for key, values in history.history.items()}
-    logs["forget_rate"] = [scheduler.rates[e] for e in epochs]
-    merged = {key: list(values) for key, values in estimator.history_.items()}
-    for key, values in logs.items():
-        merged.setdefault(key, []).extend(float(v) for v in values)
-    estimator.history_ = merged
-    if epochs:  # the epoch after the last one trained (EarlyStopping may end early)
-        estimator.n_iter_ = epochs[-1] + 1
-    stats = estimator.model_.sample_statistics()
-    estimator.sample_kept_ = stats["kept"]
-    estimator.sample_loss_ = stats["loss"]
+    return TrainingRun(history, plan.scheduler, plan.earlier())

@@ -1,0 +1,124 @@
+"""What every backend's ``train`` runs around Keras's ``fit``: the callbacks and the record.
+
+Backend-neutral (Keras and NumPy only).  :func:`fit_callbacks` assembles the
+callbacks of :mod:`skcoteach._callbacks` (forget rate, epoch order, progress
+bar, stop on divergence) with the user's and, where a
+:class:`keras.callbacks.BackupAndRestore` is among them, the estimator's
+side of the checkpoint (:mod:`skcoteach.backends._resume`).  :func:`record`
+writes what the fit produced on the estimator.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import keras
+
+from .._callbacks import (
+    ForgetRateScheduler,
+    OrderScheduler,
+    StepCountProgbar,
+    StopOnDivergence,
+    auto_tau_warmup,
+    estimate_noise,
+)
+from ._resume import ResumeState, backup_dir
+
+if TYPE_CHECKING:
+    from .._classifier import CoTeachingClassifier
+    from .._validation import PreparedFit
+
+__all__ = ["FitCallbacks", "fit_callbacks", "record"]
+
+
+@dataclass
+class FitCallbacks:
+    """The callbacks of one fit and the two of them the record needs.
+
+    Attributes
+    ----------
+    callbacks : list of keras.callbacks.Callback
+        In the order Keras must call them: the forget rate, the resumption
+        state, the epoch order, the user's, the progress bar, the stop on
+        divergence.
+    scheduler : skcoteach._callbacks.ForgetRateScheduler
+    resume : skcoteach.backends._resume.ResumeState or None
+    """
+
+    callbacks: list
+    scheduler: ForgetRateScheduler
+    resume: ResumeState | None = None
+
+    def earlier(self) -> dict | None:
+        """The epochs done before a resumption, or None if the fit is not resumable."""
+        return None if self.resume is None else self.resume.earlier
+
+
+def fit_callbacks(
+    estimator: CoTeachingClassifier, prepared: PreparedFit, *, progress_bar: Any = StepCountProgbar
+) -> FitCallbacks:
+    """The callbacks of a fit of ``estimator`` on ``prepared``; sets ``callbacks_``.
+
+    With a BackupAndRestore among the user's callbacks, the seed of the
+    training order is the checkpoint's (``estimator._shuffle_seed`` follows).
+    ``progress_bar`` is the class of the progress bar added with ``verbose``
+    (unless the user passed one).
+    """
+    est, X, y_enc = estimator, prepared.X, prepared.y_enc
+    est.callbacks_ = [copy.deepcopy(cb) for cb in (est.callbacks or [])]
+    if est.tau == "auto":
+        scheduler = ForgetRateScheduler(
+            getattr(est, "tau_", None),  # estimated once, kept by warm starts
+            est.Tk,
+            est.c,
+            warmup=auto_tau_warmup(X.shape[0], est.batch_size, est.Tk),
+            estimate=lambda m: estimate_noise(y_enc, m),
+            noise_rate=getattr(est, "noise_rate_", None),
+        )
+    else:
+        scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
+    callbacks, resume = [scheduler], None
+    shuffle_seed = prepared.shuffle_seed
+    directory = backup_dir(est.callbacks_)
+    if directory is not None:  # resumable: the seed, tau and logs go with the checkpoint
+        resume = ResumeState(directory, est.n_iter_, shuffle_seed, scheduler)
+        shuffle_seed = est._shuffle_seed = resume.shuffle_seed
+        callbacks.append(resume)
+    callbacks.append(OrderScheduler(est._order_of_epochs(X.shape[0], shuffle_seed)))
+    callbacks.extend(est.callbacks_)
+    if est.verbose and not any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks):
+        callbacks.append(progress_bar())
+    callbacks.append(StopOnDivergence())
+    return FitCallbacks(callbacks, scheduler, resume)
+
+
+def record(
+    estimator: CoTeachingClassifier,
+    history: Any,
+    scheduler: ForgetRateScheduler,
+    earlier: dict[str, Any] | None = None,
+) -> None:
+    """Extend ``history_`` and ``n_iter_``; set ``tau_``, ``noise_rate_``, ``sample_kept_``, ``sample_loss_``.
+
+    ``earlier`` holds the epochs done before this fit was resumed from a
+    BackupAndRestore checkpoint (see :class:`skcoteach.backends._resume.ResumeState`);
+    they come first.
+    """
+    earlier = earlier or {"epoch": [], "logs": {}, "forget_rate": []}
+    epochs = [*earlier["epoch"], *history.epoch]
+    # The exact rates set rather than their float32 image in the logs.
+    estimator.tau_ = scheduler.tau
+    estimator.noise_rate_ = scheduler.noise_rate
+    logs = {key: [*earlier["logs"].get(key, []), *values] for key, values in history.history.items()}
+    logs["forget_rate"] = [scheduler.rates[e] for e in epochs]
+    merged = {key: list(values) for key, values in estimator.history_.items()}
+    for key, values in logs.items():
+        merged.setdefault(key, []).extend(float(v) for v in values)
+    estimator.history_ = merged
+    if epochs:  # the epoch after the last one trained (EarlyStopping may end early)
+        estimator.n_iter_ = epochs[-1] + 1
+    stats = estimator.model_.sample_statistics()
+    estimator.sample_kept_ = stats["kept"]
+    estimator.sample_loss_ = stats["loss"]

@@ -1,0 +1,57 @@
+"""What the estimator calls from the JAX backend (see :func:`skcoteach.backends.api`).
+
+The names of :mod:`skcoteach.backends.tensorflow._api`.
+"""
+
+import keras
+
+from .._config import output_activation
+from ._ensemble import PeerEnsemble
+from ._training import (
+    batch_positions,
+    epoch_order,
+    predict_proba,
+    record,
+    restore,
+    snapshot,
+    train,
+)
+
+__all__ = [
+    "PeerEnsemble",
+    "batch_positions",
+    "configure",
+    "epoch_order",
+    "fit_together",
+    "output_activation",
+    "predict_proba",
+    "prepare_optimizer",
+    "record",
+    "restore",
+    "snapshot",
+    "steps_per_execution",
+    "train",
+    "under_distribution",
+]
+
+#: Grouped search trains each fit on its own under JAX (no joint program yet).
+fit_together = None
+
+
+def configure() -> None:
+    """Nothing to configure: JAX sizes its own thread pools."""
+
+
+def prepare_optimizer(optimizer):
+    """The optimizer the ensemble is compiled with: Keras's own."""
+    return optimizer
+
+
+def steps_per_execution(ensemble, steps: int) -> int:
+    """``steps``: the mini-batches of one call of the compiled training function."""
+    return steps
+
+
+def under_distribution() -> bool:
+    """Whether a ``keras.distribution`` is set."""
+    return keras.distribution.distribution() is not None

@@ -1,0 +1,107 @@
+"""Keras's JAX backend (issue 28): the same steps as TensorFlow, a compiled scan, no TensorFlow.
+
+Each test runs Python in a subprocess with ``KERAS_BACKEND`` set, so that it
+runs whichever backend this process uses; it is skipped where jax (or, for the
+comparison, TensorFlow) is not installed.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed"
+)
+needs_tensorflow = pytest.mark.skipif(
+    importlib.util.find_spec("tensorflow") is None, reason="tensorflow is not installed"
+)
+
+
+def _run(backend, *args, code=None):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, *(["-c", code] if code else []), *map(str, args)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@needs_jax
+@needs_tensorflow
+def test_one_step_of_every_rule_matches_tensorflow(tmp_path):
+    # From the same weights, on the same batch (with sample weights, forget rate 0.3):
+    # the same samples kept and the weights after the step within 1e-5.
+    for backend in ("tensorflow", "jax"):
+        _run(backend, HERE / "_one_step.py", tmp_path / f"{backend}.npz")
+    tf_step, jax_step = (np.load(tmp_path / f"{b}.npz") for b in ("tensorflow", "jax"))
+    assert sorted(tf_step.files) == sorted(jax_step.files) and len(tf_step.files) == 18
+    for key in tf_step.files:
+        if key.endswith("/kept"):
+            np.testing.assert_array_equal(jax_step[key], tf_step[key], err_msg=key)
+            assert 0 < tf_step[key].mean() < 1, key  # some samples dropped
+        else:
+            np.testing.assert_allclose(jax_step[key], tf_step[key], atol=1e-5, err_msg=key)
+
+
+SCAN = """
+import sys, json
+import numpy as np
+from sklearn.datasets import load_digits
+from skcoteach import CoTeachingClassifier
+X, y = load_digits(return_X_y=True)
+X, y = X[:500], y[:500]
+out = {}
+for steps in (16, 1):
+    clf = CoTeachingClassifier(epochs=3, tau=0.3, Tk=2, batch_size=64, steps_per_execution=steps,
+                               random_state=0, strategy=sys.argv[1]).fit(X, y)
+    out[steps] = {
+        "weights": np.concatenate([w.ravel() for p in clf.peers_ for w in p.get_weights()]).tolist(),
+        "history": clf.history_, "kept": clf.sample_kept_.tolist(),
+    }
+out["tensorflow"] = "tensorflow" in sys.modules
+json.dump(out, sys.stdout)
+"""
+
+
+@needs_jax
+@pytest.mark.parametrize("strategy", ["coteaching", "jocor"])
+def test_the_compiled_scan_trains_as_one_batch_per_call(strategy):
+    # 500 samples in batches of 64: 7 full batches and one of 52.  16 batches per call
+    # (one scan, steps past the epoch's end skipped, then the last batch) and one per
+    # call give the same weights, logs and kept samples.
+    import json
+
+    out = json.loads(_run("jax", strategy, code=SCAN))
+    assert out["tensorflow"] is False
+    scan, per_batch = out["16"], out["1"]
+    np.testing.assert_allclose(scan["weights"], per_batch["weights"], atol=1e-5)
+    np.testing.assert_array_equal(scan["kept"], per_batch["kept"])
+    for key, values in per_batch["history"].items():
+        np.testing.assert_allclose(scan["history"][key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+    assert len(per_batch["history"]["loss"]) == 3
+
+
+NO_TENSORFLOW = """
+import sys
+import skcoteach
+from sklearn.datasets import load_iris
+from skcoteach import CoTeachingClassifier
+print("after import:", "tensorflow" in sys.modules)
+X, y = load_iris(return_X_y=True)
+clf = CoTeachingClassifier(epochs=2, random_state=0).fit(X, y)
+clf.predict(X)
+print("after fit:", "tensorflow" in sys.modules, "jax:", "jax" in sys.modules)
+"""
+
+
+@needs_jax
+def test_under_jax_neither_import_nor_fit_imports_tensorflow():
+    out = _run("jax", code=NO_TENSORFLOW)
+    assert "after import: False" in out
+    assert "after fit: False jax: True" in out
