@@ -51,8 +51,8 @@ import keras
 from keras import ops
 
 from ._rule_registry import REGISTRY, check_options
-from .backends import float64
 from ._selection import select
+from .backends import float64
 from .schedules import KEEP_TOLERANCE
 
 __all__ = [
