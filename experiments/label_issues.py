@@ -8,7 +8,8 @@ believes mislabelled; the flags are scored against the truly flipped labels
 Methods:
 
 ``skcoteach``
-    One ``CoTeachingClassifier(tau="auto")`` fit on the noisy labels, then
+    One ``CoTeachingClassifier(tau=tau)`` fit on the noisy labels (``--taus``,
+    default ``"auto"``; one record per case, ``tau`` and seed), then
     :func:`skcoteach.label_issues.find_label_issues` (default
     ``filter_by="low_label_quality"``; the ``"confident_learning"`` and
     ``"both"`` rules and the old ``sample_kept_ == 0`` advice are scored on the
@@ -26,17 +27,31 @@ Data sets:
 * ``mnist-sym-50``, ``mnist-pair-45``: the first ``--mnist-train`` MNIST
   training images (pixels / 255), MLP 784-256-10, ``--mnist-epochs`` epochs of
   batch 128, ``Tk=5``;
-* ``digits-0``, ``digits-sym-40``, ``wine-sym-40``, ``breast_cancer-sym-40``:
+* ``digits-sym-0``, ``digits-sym-40``, ``wine-sym-40``, ``breast_cancer-sym-40``:
   scikit-learn's small tables, standardised, MLP with one hidden layer of 256
-  units, 50 epochs of batch 32, ``Tk=10``.
+  units (``--hidden``), 50 epochs (``--table-epochs``) of batch 32
+  (``--table-batch-size``), ``Tk=10``.
+
+The noise of a case and the networks' initialisation follow the seed
+(``--seeds``, default 0).  With several ``--taus`` or ``--seeds``, ``report``
+also writes a summary table (marked ``by-tau``): per case and ``tau``, the
+precision and recall of ``sample_kept_ == 0`` and of ``find_label_issues``,
+one figure per seed (or the number flagged, on clean labels).
 
 Run (about 10 minutes on 2 busy CPU cores), then the tables::
 
     python experiments/label_issues.py run --data /path/to/mnist.npz
     python experiments/label_issues.py report
 
-Each case is one line of ``experiments/results/label_issues/runs.jsonl`` (a case
-already recorded is skipped); ``report`` writes ``results.md``.  Needs
+The user guide's table of ``tau`` on digits (about a minute on 2 CPU cores; no cleanlab)::
+
+    python experiments/label_issues.py run --results experiments/results/label_issues_digits \
+        --cases digits-sym-0 digits-sym-30 digits-sym-40 --taus auto 0.2 0.5 \
+        --seeds 0 1 --hidden 100 --table-batch-size 64 --models
+
+Each case, ``tau`` and seed is one line of
+``experiments/results/label_issues/runs.jsonl`` (one already recorded is
+skipped); ``report`` writes ``results.md``.  The cleanlab methods need
 ``pip install cleanlab``.
 """
 
@@ -140,17 +155,17 @@ def scores(flagged, flipped):
     return {"flagged": n_flagged, "precision": precision, "recall": recall, "f1": f1}
 
 
-def run_skcoteach(X, y, flipped, settings, seed):
+def run_skcoteach(X, y, flipped, settings, seed, tau="auto"):
     from skcoteach import CoTeachingClassifier
     from skcoteach.label_issues import find_label_issues
 
     start = time.perf_counter()
     clf = CoTeachingClassifier(
-        tau="auto",
+        tau=tau,
         Tk=settings["Tk"],
         epochs=settings["epochs"],
         batch_size=settings["batch_size"],
-        model__hidden_layer_sizes=(256,),
+        model__hidden_layer_sizes=(settings.get("hidden", 256),),
         random_state=seed,
     ).fit(X, y)
     fit_seconds = time.perf_counter() - start
@@ -172,7 +187,8 @@ def baseline_model(name, settings, seed):
     from sklearn.linear_model import LogisticRegression
 
     if name == "mlp":
-        return StandardMLP(256, settings["epochs"], settings["batch_size"], seed)
+        return StandardMLP(settings.get("hidden", 256), settings["epochs"],
+                           settings["batch_size"], seed)
     if name == "logreg":
         return LogisticRegression(max_iter=300)
     return HistGradientBoostingClassifier(random_state=seed)
@@ -197,10 +213,70 @@ def run_cleanlab(X, y, flipped, settings, seed, model):
     return {f"cleanlab+{model}": {**scores(mask, flipped), "seconds": seconds}}
 
 
+def _tau(text):
+    """A ``--taus`` value: ``"auto"`` or a number."""
+    return text if text == "auto" else float(text)
+
+
+def _key(record):
+    """``(case, tau, seed)`` of a record; the first records had one seed (0) and ``"auto"``."""
+    return record["case"], record.get("tau", "auto"), record.get("seed", 0)
+
+
+def _per_seed(values, digits=None):
+    """The seeds' values, ``" / "``-joined; one figure where they all agree."""
+    texts = [str(v) if digits is None else f"{v:.{digits}f}" for v in values]
+    return texts[0] if len(set(texts)) == 1 else " / ".join(texts)
+
+
+def by_tau(records):
+    """Per case and ``tau``: ``sample_kept_ == 0`` and ``find_label_issues``, one figure per seed.
+
+    Precision (P) and recall (R) against the flipped labels; on clean labels the
+    number flagged.  The records of a cell are in seed order.
+    """
+    cells = {}
+    for record in sorted(records, key=lambda r: _key(r)[2]):
+        cells.setdefault(_key(record)[:2], []).append(record)
+    rows = []
+    for (case, tau), cell in cells.items():
+        flips = _per_seed([r["n_flipped"] for r in cell])
+        row = [f"{case} ({flips})", f"`{tau}`" if tau == "auto" else tau]
+        for method in ("sample_kept_ == 0", "skcoteach"):
+            scored = [r["methods"][method] for r in cell]
+            if not any(r["n_flipped"] for r in cell):
+                row.append(f"{_per_seed([m['flagged'] for m in scored])} flagged")
+            else:
+                row.append(f"P {_per_seed([m['precision'] for m in scored], 2)}, "
+                           f"R {_per_seed([m['recall'] for m in scored], 2)}")
+        rows.append(row)
+    seeds = " / ".join(str(s) for s in sorted({_key(r)[2] for r in records}))
+    header = ["case (flips)", "`tau`", "`sample_kept_ == 0`", "`find_label_issues`"]
+    return "\n".join([
+        f"### Flags by `tau` (seeds {seeds})",
+        "",
+        "P: precision, R: recall of the flagged samples against the truly flipped labels; "
+        "on clean labels, the number flagged.  One figure per seed (one where they agree).",
+        "",
+        _common.marked("by-tau", _common.table(header, rows)),
+        "",
+    ])
+
+
 def markdown(results):
-    """One table per case: method, flagged, precision, recall, F1, seconds."""
+    """One table per case (and ``tau`` and seed): method, flagged, precision, recall, F1, seconds.
+
+    Records of several ``tau`` or seeds for one case get the :func:`by_tau`
+    summary first.
+    """
     lines = []
-    for case, entry in results["cases"].items():
+    records = list(results["cases"])
+    if len({_key(r) for r in records}) > len({r["case"] for r in records}):
+        lines.append(by_tau(records))
+    for entry in records:
+        case = entry["case"]
+        if "tau" in entry:
+            case = f"{case}, tau={entry['tau']}, seed {entry['seed']}"
         lines += [
             f"### {case} ({entry['n_samples']} samples, {entry['n_flipped']} flipped)",
             "",
@@ -230,47 +306,59 @@ def main(argv=None):
         ],
         help="<data>-<sym|pair>-<percent>, data in mnist, digits, wine, breast_cancer",
     )
-    run_parser.add_argument("--models", nargs="+", default=["mlp", "logreg", "hgb"],
-                            choices=["mlp", "logreg", "hgb"], help="cleanlab's models")
+    run_parser.add_argument("--models", nargs="*", default=["mlp", "logreg", "hgb"],
+                            choices=["mlp", "logreg", "hgb"],
+                            help="cleanlab's models (none: skcoteach only, no cleanlab needed)")
+    run_parser.add_argument("--taus", nargs="+", type=_tau, default=["auto"],
+                            help="tau of the skcoteach fits: 'auto' or numbers (one record each)")
     run_parser.add_argument("--mnist-train", type=int, default=10000,
                             help="MNIST training images used (a seeded random subset)")
     run_parser.add_argument("--mnist-epochs", type=int, default=20)
     run_parser.add_argument("--table-epochs", type=int, default=50)
-    run_parser.add_argument("--seed", type=int, default=0)
+    run_parser.add_argument("--table-batch-size", type=int, default=32,
+                            help="batch size on the small tables")
+    run_parser.add_argument("--hidden", type=int, default=256,
+                            help="units of the MLPs' one hidden layer (the estimator's default: 100)")
+    run_parser.add_argument("--seeds", nargs="+", type=int, default=[0],
+                            help="seeds of the noise and of the networks (one record each)")
     args = parser.parse_args(argv)
     path = _common.runs_file(args.results)
     if args.command == "run":
         run(args, path)
     records = _common.load(path)
-    _common.write_report(path.parent / "results.md",
-                         markdown({"cases": {r["case"]: r for r in records}}))
+    _common.write_report(path.parent / "results.md", markdown({"cases": records}))
 
 
 def run(args, path):
-    """Score every requested case not yet in ``path``; one record per case."""
+    """Score every requested case, ``tau`` and seed not yet in ``path``; one record each."""
     import logging
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes of the CV fits
-    done = _common.recorded(path, lambda r: r["case"])
+    done = _common.recorded(path, _key)
+    modules = ["tensorflow", "keras", "sklearn"] + (["cleanlab"] if args.models else [])
     for case in args.cases:
-        if case in done:
-            continue
-        X, y, flipped = load_case(case, args.data, args.mnist_train, args.seed)
-        if case.startswith("mnist"):
-            settings = {"epochs": args.mnist_epochs, "batch_size": 128, "Tk": 5}
-        else:
-            settings = {"epochs": args.table_epochs, "batch_size": 32, "Tk": 10}
-        methods = run_skcoteach(X, y, flipped, settings, args.seed)
-        for model in args.models:
-            methods.update(run_cleanlab(X, y, flipped, settings, args.seed, model))
-        record = {
-            "case": case, "n_samples": len(y), "n_flipped": int(flipped.sum()),
-            "settings": settings, "methods": methods,
-            "machine": _common.machine("tensorflow", "keras", "sklearn", "cleanlab"),
-            "command": _common.command(),
-        }
-        _common.append(path, record)
-        print(markdown({"cases": {case: record}}), flush=True)
+        for seed in args.seeds:
+            todo = [tau for tau in args.taus if (case, tau, seed) not in done]
+            if not todo:
+                continue
+            X, y, flipped = load_case(case, args.data, args.mnist_train, seed)
+            if case.startswith("mnist"):
+                settings = {"epochs": args.mnist_epochs, "batch_size": 128, "Tk": 5}
+            else:
+                settings = {"epochs": args.table_epochs, "batch_size": args.table_batch_size,
+                            "Tk": 10}
+            settings["hidden"] = args.hidden
+            for tau in todo:
+                methods = run_skcoteach(X, y, flipped, settings, seed, tau)
+                for model in args.models:
+                    methods.update(run_cleanlab(X, y, flipped, settings, seed, model))
+                record = {
+                    "case": case, "tau": tau, "seed": seed, "n_samples": len(y),
+                    "n_flipped": int(flipped.sum()), "settings": settings, "methods": methods,
+                    "machine": _common.machine(*modules), "command": _common.command(),
+                }
+                _common.append(path, record)
+                print(markdown({"cases": [record]}), flush=True)
 
 
 if __name__ == "__main__":
