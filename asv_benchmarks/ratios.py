@@ -53,6 +53,11 @@ RATIOS = [
     ("S2", "CoTeachingGridSearchCV / GridSearchCV, n_jobs=2",
      ("search.GridSearch.time_fit", "CoTeachingGridSearchCV", 2),
      ("search.GridSearch.time_fit", "GridSearchCV", 2), None),
+    ("B1", "JAX epoch / TensorFlow epoch (MLP)", ("backends.Epoch.time_epoch", "jax"),
+     ("backends.Epoch.time_epoch", "tensorflow"), 1.1),
+    ("S3", "CoTeachingGridSearchCV / GridSearchCV, n_jobs=1, JAX",
+     ("search.GridSearchJAX.time_fit", "CoTeachingGridSearchCV"),
+     ("search.GridSearchJAX.time_fit", "GridSearchCV"), None),
     ("M", "sparse fit peak RSS / peak before the fit", ("sparse.SparseFit.peakmem_fit",),
      ("sparse.SparseFit.peakmem_data",), None),
 ]

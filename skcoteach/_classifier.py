@@ -443,7 +443,10 @@ class CoTeachingClassifier(
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.three_d_array = True  # images (n, h, w) or (n, h, w, c)
-        tags.input_tags.sparse = True  # CSR / CSC / COO, densified batch by batch
+        # CSR / CSC / COO, densified batch by batch (by the TensorFlow program)
+        from .backends import SPARSE, configured
+
+        tags.input_tags.sparse = configured() in SPARSE
         tags.classifier_tags.multi_class = True
         tags.non_deterministic = False
         return tags

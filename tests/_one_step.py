@@ -46,9 +46,11 @@ def one_step(ensemble, X, y, w):
             [v.value for v in ensemble.non_trainable_variables],
             [v.value for v in ensemble.optimizer.variables],
             [v.value for v in ensemble.metrics_variables],
+            dict(ensemble._own),
         )
         positions = np.arange(N, dtype=np.int32)
         state = jax.jit(ensemble._train_step)(state, positions, ensemble._training_arrays)
+        ensemble._own.update(state[4])
         groups = (ensemble.trainable_variables, ensemble.non_trainable_variables,
                   ensemble.optimizer.variables, ensemble.metrics_variables)
         for variables, values in zip(groups, state):

@@ -39,6 +39,7 @@ def test_fused_adam_falls_back_to_keras_update_without_the_moment_attributes(mon
     )
 
 
+@pytest.mark.tensorflow_only('the fused Adam of the TensorFlow program')
 def test_fused_adam_uses_the_kernel_when_the_attributes_are_there(monkeypatch):
     import tensorflow as tf
 

@@ -9,6 +9,11 @@ from skcoteach import CoTeachingClassifier
 
 from .conftest import tiny_mlp
 
+pytestmark = pytest.mark.tensorflow_only(
+    'the one-graph training function of the TensorFlow program'
+)
+
+
 FAST = dict(epochs=2, batch_size=64, optimizer__learning_rate=0.01, random_state=0)
 
 

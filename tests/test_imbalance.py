@@ -53,6 +53,7 @@ def reference_mask(scores, labels, quotas):
     ties=st.booleans(),
     seed=st.integers(0, 2**16),
 )
+@pytest.mark.tensorflow_only('the rules on TensorFlow tensors')
 def test_per_class_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew, ties, seed):
     rng = np.random.RandomState(seed)
     prior = np.exp(-skew * np.arange(n_classes))
@@ -69,6 +70,7 @@ def test_per_class_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew, 
     np.testing.assert_array_equal(mask.numpy(), reference_mask(scores, labels, quotas))
 
 
+@pytest.mark.tensorflow_only('the rules on TensorFlow tensors')
 def test_per_class_keeps_a_rare_class_the_global_rule_drops():
     # Class 1 (3 samples) has the largest losses: the global rule drops it all.
     losses = tf.constant([[0.1] * 7 + [5.0, 6.0, 7.0]] * 2, tf.float32)
@@ -92,6 +94,7 @@ def _random_step(seed, n_peers=2, batch=50, n_classes=3):
     return rules.cross_entropy(log_probs, labels), log_probs, labels
 
 
+@pytest.mark.tensorflow_only('the rules on TensorFlow tensors')
 @pytest.mark.parametrize("rule", ["coteaching", "coteaching_plus", "jocor"])
 @pytest.mark.parametrize("n_peers", [2, 3])
 def test_every_rule_keeps_each_label_its_share(rule, n_peers):
@@ -120,6 +123,7 @@ def test_every_rule_keeps_each_label_its_share(rule, n_peers):
     assert np.isfinite(update.total_loss.numpy())
 
 
+@pytest.mark.tensorflow_only('the rules on TensorFlow tensors')
 @pytest.mark.parametrize("rule", ["coteaching", "coteaching_plus", "jocor"])
 def test_global_selection_ignores_the_labels(rule):
     losses, log_probs, labels = _random_step(1)
@@ -184,6 +188,7 @@ def test_pickle_and_warm_start_keep_the_selection(digits):
     assert clf.model_.rule_options == {}
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_grouped_search_equals_separate_fits_per_class():
     from sklearn.datasets import load_digits
 

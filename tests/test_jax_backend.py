@@ -105,3 +105,59 @@ def test_under_jax_neither_import_nor_fit_imports_tensorflow():
     out = _run("jax", code=NO_TENSORFLOW)
     assert "after import: False" in out
     assert "after fit: False jax: True" in out
+
+
+FEATURES = """
+import json, pickle, subprocess, sys, tempfile, os
+import numpy as np
+import keras
+from sklearn.datasets import load_digits
+from skcoteach import CoTeachingClassifier
+from skcoteach.saving import load_model
+X, y = load_digits(return_X_y=True)
+X = X[:600] / 16.0; y = y[:600]
+out = {}
+# Validation logs equal the same metrics computed by hand on the fitted ensemble.
+clf = CoTeachingClassifier(epochs=3, tau=0.2, Tk=2, random_state=0, validation_split=0.2).fit(X, y)
+n_val = int(round(len(X) * 0.2))
+proba = clf.predict_proba(X[-n_val:])
+out["val_accuracy"] = [clf.history_["val_accuracy"][-1], float(np.mean(proba.argmax(1) == y[-n_val:]))]
+# Keras's own saving: save, load with skcoteach.saving.load_model, the same probabilities.
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "m.keras")
+    clf.model_.save(path)
+    loaded = load_model(path)
+    out["loaded_class"] = type(loaded).__module__
+    out["saved_proba_diff"] = float(np.abs(keras.ops.convert_to_numpy(loaded(X[:50])) - clf.predict_proba(X[:50])).max())
+    # ModelCheckpoint with its default arguments writes a loadable ensemble.
+    CoTeachingClassifier(epochs=2, random_state=0, callbacks=[keras.callbacks.ModelCheckpoint(path)]).fit(X, y)
+    out["checkpoint_loads"] = type(load_model(path)).__name__
+# shuffle: "once" repeats epoch 0's order, True draws a new one per epoch.
+from skcoteach.backends.jax._training import epoch_order
+out["once_same"] = bool((epoch_order(50, 7, 3, once=True) == epoch_order(50, 7, 0)).all())
+out["true_differs"] = bool((epoch_order(50, 7, 1) != epoch_order(50, 7, 0)).any())
+# Pickled, unpickled in another process: the same predictions.
+with tempfile.TemporaryDirectory() as tmp:
+    np.save(os.path.join(tmp, "X.npy"), X[:50])
+    with open(os.path.join(tmp, "clf.pkl"), "wb") as fh:
+        pickle.dump(clf, fh)
+    code = ("import pickle, numpy as np; c = pickle.load(open('clf.pkl', 'rb')); "
+            "np.save('p.npy', c.predict_proba(np.load('X.npy')))")
+    subprocess.run([sys.executable, "-c", code], cwd=tmp, check=True, env=os.environ)
+    out["pickle_diff"] = float(np.abs(np.load(os.path.join(tmp, "p.npy")) - clf.predict_proba(X[:50])).max())
+json.dump(out, sys.stdout)
+"""
+
+
+
+@needs_jax
+def test_validation_saving_order_and_pickling_under_jax():
+    import json
+
+    out = json.loads(_run("jax", code=FEATURES).strip().splitlines()[-1])
+    assert abs(out["val_accuracy"][0] - out["val_accuracy"][1]) < 1e-6
+    assert out["loaded_class"] == "skcoteach.backends.jax._ensemble"
+    assert out["saved_proba_diff"] < 1e-6
+    assert out["checkpoint_loads"] == "PeerEnsemble"
+    assert out["once_same"] and out["true_differs"]
+    assert out["pickle_diff"] < 1e-6

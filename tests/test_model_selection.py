@@ -47,6 +47,7 @@ def _assert_same_search(ours, theirs):
     assert ours.best_score_ == pytest.approx(theirs.best_score_, abs=1e-6)
 
 
+@pytest.mark.tensorflow_only('grouped training in one program (JAX: each fit alone, for now)')
 def test_same_results_as_gridsearchcv(small):
     X, y = small
     grid = [{"tau": [0.1, 0.5], "Tk": [1, 3]}, {"shuffle": ["once"]}]
@@ -61,6 +62,7 @@ def test_same_results_as_gridsearchcv(small):
     assert np.all(ours.cv_results_["mean_fit_time"] > 0)
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_each_fit_equals_its_own_fit(small):
     """Rules, orders, peers and seeds differ per fit; weights match a separate fit."""
     X, y = small
@@ -83,6 +85,7 @@ def test_each_fit_equals_its_own_fit(small):
         assert together.n_iter_ == alone.n_iter_ == 2
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_pipeline_with_preprocessing_candidates(small):
     X, y = small
     pipe = make_pipeline(StandardScaler(), _clf())
@@ -98,6 +101,7 @@ def test_pipeline_with_preprocessing_candidates(small):
     assert ours.best_estimator_[-1].n_iter_ == 2
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_fits_trained_alone_and_failures(small):
     """tau="auto" is fitted alone; an invalid candidate scores error_score as in GridSearchCV."""
     X, y = small
@@ -114,6 +118,7 @@ def test_fits_trained_alone_and_failures(small):
         CoTeachingGridSearchCV(_clf(), grid, cv=2, error_score="raise").fit(X, y)
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_chunks_and_unequal_folds(small):
     X, y = small
     grid = {"tau": [0.1, 0.5]}
@@ -163,6 +168,7 @@ def test_bad_max_fits_together(small):
         CoTeachingGridSearchCV(_clf(), {"tau": [0.2]}, max_fits_together=0).fit(X, y)
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_groups_go_to_joblib_workers(small):
     """n_jobs=2 sends the groups to loky workers; the fitted fits travel back pickled."""
     X, y = small
@@ -185,6 +191,7 @@ def _linear(meta):
     )
 
 
+@pytest.mark.tensorflow_only('grouped training in one program')
 def test_diverging_fits_fail_as_their_own_fits_do(small):
     X, y = small
     clf = CoTeachingClassifier(

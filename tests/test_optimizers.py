@@ -8,6 +8,11 @@ from .conftest import tiny_mlp
 keras = pytest.importorskip("keras")
 
 
+pytestmark = pytest.mark.tensorflow_only(
+    'the fused Adam of the TensorFlow program'
+)
+
+
 def _run(optimizer, steps=5, seed=0):
     """Apply ``steps`` Adam updates with fixed gradients; return the variables."""
     rng = np.random.default_rng(seed)

@@ -23,6 +23,11 @@ import pytest
 
 from skcoteach import _quiet_start
 
+pytestmark = pytest.mark.tensorflow_only(
+    "TensorFlow's start-up output"
+)
+
+
 #: Parts of the lines TensorFlow's C++ runtime prints while it starts.
 START_UP_MARKERS = (
     "oneDNN",

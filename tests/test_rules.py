@@ -14,6 +14,10 @@ from skcoteach import rules  # noqa: E402
 from skcoteach.backends.tensorflow._ensemble import PeerEnsemble  # noqa: E402
 from skcoteach.schedules import n_kept  # noqa: E402
 
+pytestmark = pytest.mark.tensorflow_only(
+    'the rules on TensorFlow tensors and graphs (backend-neutral rules: test_codebase, test_jax_backend)'
+)
+
 
 def test_cross_entropy_picks_the_label():
     log_probs = tf.math.log(tf.constant([[[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]] * 2))

@@ -45,6 +45,7 @@ def _saved_config(path):
         return json.loads(archive.read("config.json"))
 
 
+@pytest.mark.tensorflow_only("the TensorFlow ensemble's class and fused Adam (JAX: test_jax_backend)")
 @pytest.mark.parametrize("compile", [True, False])
 def test_save_and_load_round_trip(fitted, iris, tmp_path, compile):
     from skcoteach.backends.tensorflow._ensemble import PeerEnsemble
@@ -97,6 +98,7 @@ def test_saved_compile_config_names_keras_adam(iris, tmp_path):
     assert type(keras.saving.deserialize_keras_object(optimizer)) is keras.optimizers.Adam
 
 
+@pytest.mark.tensorflow_only("the TensorFlow ensemble's optimizer classes")
 def test_other_optimizer_round_trip(iris, tmp_path):
     X, y = iris
     clf = CoTeachingClassifier(optimizer="sgd", optimizer__momentum=0.5, **TINY).fit(X, y)

@@ -26,6 +26,7 @@ def orders(monkeypatch):
     return seen
 
 
+@pytest.mark.tensorflow_only("reads the TensorFlow program's epoch orders")
 def test_once_visits_the_same_permutation_every_epoch(digits, orders):
     X, y, _, _ = digits
     CoTeachingClassifier(tiny_mlp, shuffle="once", **FAST).fit(X, y)
@@ -36,6 +37,7 @@ def test_once_visits_the_same_permutation_every_epoch(digits, orders):
         np.testing.assert_array_equal(order, orders[0])
 
 
+@pytest.mark.tensorflow_only("reads the TensorFlow program's epoch orders")
 def test_true_draws_a_new_permutation_every_epoch(digits, orders):
     X, y, _, _ = digits
     CoTeachingClassifier(tiny_mlp, shuffle=True, **FAST).fit(X, y)
@@ -53,6 +55,7 @@ def test_false_keeps_the_order_of_the_data(digits, orders):
         np.testing.assert_array_equal(order, np.arange(len(X)))
 
 
+@pytest.mark.tensorflow_only("the TensorFlow program's batch gathering")
 def test_the_step_trains_on_the_batches_of_the_epochs_order(digits):
     """A batch of positions is gathered through the order: a reversed order trains on reversed data."""
     import tensorflow as tf
@@ -75,6 +78,7 @@ def test_the_step_trains_on_the_batches_of_the_epochs_order(digits):
 @pytest.mark.parametrize(
     "strategy, expected", [("coteaching", "once"), ("jocor", True), ("coteaching_plus", True)]
 )
+@pytest.mark.tensorflow_only("reads the TensorFlow program's epoch orders")
 def test_the_default_order_follows_the_strategy(digits, orders, strategy, expected):
     """``shuffle="auto"`` (the default): one permutation for Co-teaching, a new one for the others."""
     X, y, _, _ = digits
@@ -118,6 +122,7 @@ def test_the_order_changes_the_fit(digits):
     assert not np.allclose(probas[1], probas[2])
 
 
+@pytest.mark.tensorflow_only("reads the TensorFlow program's epoch orders")
 def test_warm_start_and_partial_fit_keep_the_one_permutation(digits, orders):
     X, y, _, _ = digits
     params = {**FAST, "epochs": 1, "random_state": None}  # a fresh seed would be drawn per fit

@@ -17,6 +17,11 @@ from skcoteach._build import feature_scaling
 from skcoteach.label_issues import find_label_issues
 from skcoteach.model_selection import CoTeachingGridSearchCV
 
+pytestmark = pytest.mark.tensorflow_only(
+    'sparse rows are trained as ragged tensors by the TensorFlow program only'
+)
+
+
 FORMATS = ["csr", "csc", "coo"]
 
 

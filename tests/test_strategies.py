@@ -179,4 +179,6 @@ def test_tau_auto_warmup_in_a_fit(digits):
     params = {**FAST, "epochs": 6, "batch_size": 100, "Tk": 10}  # 10 steps per epoch: 5 epochs
     clf = CoTeachingClassifier(tiny_mlp, tau="auto", **params).fit(X, y)
     assert clf.history_["forget_rate"][:5] == [0.0] * 5
-    assert clf.history_["forget_rate"][5] > 0.0
+    # Estimated after the warm-up (on clean digits the estimate may be 0).
+    assert clf.noise_rate_ is not None
+    assert (clf.history_["forget_rate"][5] > 0.0) == (clf.tau_ > 0.0)

@@ -17,6 +17,7 @@ from .test_estimator_checks import EXPECTED_FAILED_CHECKS
 TENSORFLOW_START_UP = ("absl::InitializeLog", "cpu_feature_guard", "oneDNN", "This TensorFlow binary")
 
 
+@pytest.mark.tensorflow_only("the demo's plain-Keras baseline reads a tf.data pipeline")
 def test_demo_prints_only_its_own_output():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "TF_ENABLE"))}
     done = subprocess.run(

@@ -41,3 +41,19 @@ class GridSearch(common.FitBenchmark):
             grid = {"coteachingclassifier__tau": [0.3, 0.5]}
         cls = CoTeachingGridSearchCV if search == "CoTeachingGridSearchCV" else GridSearchCV
         return cls(estimator, grid, cv=2 if quick() else 3, n_jobs=n_jobs)
+
+
+class GridSearchJAX(GridSearch):
+    """The same searches with ``n_jobs=1`` on Keras's JAX backend (skipped without jax)."""
+
+    param_names = ["search"]
+    params = [["GridSearchCV", "CoTeachingGridSearchCV"]]
+
+    def setup(self, search):
+        from .backends import use_backend
+
+        use_backend("jax")
+        super().setup(search, 1)
+
+    def make_estimator(self, search, n_jobs=1):
+        return super().make_estimator(search, n_jobs)

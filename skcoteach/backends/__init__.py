@@ -35,12 +35,29 @@ imports no backend.
 
 import contextlib
 import importlib
+import os
 from types import ModuleType
 
-__all__ = ["SUPPORTED", "api", "check_backend", "current", "float64"]
+__all__ = ["SPARSE", "SUPPORTED", "api", "check_backend", "configured", "current", "float64"]
 
 #: Keras backends skcoteach can train on.
 SUPPORTED = ("tensorflow", "jax")
+#: Those of them that train on scipy.sparse X without densifying it.
+SPARSE = ("tensorflow",)
+
+
+def configured() -> str:
+    """Keras's backend without importing Keras: its own if imported, else ``KERAS_BACKEND``.
+
+    (Keras's default, TensorFlow, when the variable is unset; a backend named
+    only in ``~/.keras/keras.json`` is seen once Keras is imported.)
+    """
+    import sys
+
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
 def current() -> str:
@@ -76,7 +93,9 @@ def api() -> ModuleType:
     """
     backend = current()
     check_backend(backend)
-    return importlib.import_module(f"{__name__}.{backend}._api")
+    module = importlib.import_module(f"{__name__}.{backend}._api")
+    module.register()
+    return module
 
 
 def check_backend(name: str) -> None:

@@ -19,6 +19,7 @@ from ._training import (
 
 __all__ = [
     "PeerEnsemble",
+    "register",
     "batch_positions",
     "configure",
     "epoch_order",
@@ -40,6 +41,15 @@ fit_together = None
 
 def configure() -> None:
     """Nothing to configure: JAX sizes its own thread pools."""
+
+
+def register() -> None:
+    """Make this backend's ``PeerEnsemble`` the one Keras loads as ``"skcoteach>PeerEnsemble"``.
+
+    Both backends' classes register under that name when imported; the one
+    of the backend in use must win (a process may import both).
+    """
+    keras.saving.get_custom_objects()["skcoteach>PeerEnsemble"] = PeerEnsemble
 
 
 def prepare_optimizer(optimizer):

@@ -18,7 +18,8 @@ from keras import ops
 
 from ... import rules
 from .._config import OUTPUT_KINDS, EnsembleConfig, output_activation
-from ._state import ForgetRate, MeanVector
+from ._programs import call_index, programs
+from ._state import ForgetRate, MeanVector, Slot, keep_fraction
 
 __all__ = ["PeerEnsemble", "log_probabilities", "output_activation"]
 
@@ -75,15 +76,18 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         self.rule_name = rule
         self.rule_options = dict(rule_options or {})
         self._rule = rules.RULES[rule]
-        self.epoch = keras.Variable(0, dtype="int32", trainable=False, name="epoch")
-        self._forget_parts = keras.Variable(
-            np.zeros(2, np.float32), trainable=False, name="forget_rate"
-        )
         self.record_proba = int(record_proba)
+        # The ensemble's own state: not Keras variables (Keras would save them
+        # and refuse to resize them), passed to the compiled step beside Keras's.
+        self._own = {
+            "epoch": jnp.zeros((), jnp.int32),
+            "forget": jnp.zeros(2, jnp.float32),
+            "order": jnp.arange(n_samples, dtype=jnp.int32),
+        }
+        self.epoch = Slot(self._own, "epoch")
+        self.order = Slot(self._own, "order")
+        self.sample_stats = Slot(self._own, "stats")
         self.resize_sample_statistics(n_samples)
-        self.order = keras.Variable(
-            np.arange(n_samples, dtype=np.int32), trainable=False, name="order"
-        )
         self._training_arrays = ()
         self._validation_arrays = ()
         self.batch_size = None  # of the training function; see set_training_arrays
@@ -108,10 +112,23 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         """
         self.batches_per_call = int(steps_per_execution)
         super().compile(steps_per_execution=1, **kwargs)
+
+    def get_compile_config(self):
+        """Keras's compile configuration, with ``steps_per_execution`` = :attr:`batches_per_call`."""
+        config = super().get_compile_config()
+        if config:
+            config["steps_per_execution"] = self.batches_per_call
+        return config
+
+    def compile_from_config(self, config):
+        """Compile from a saved compile configuration (``load_model``), the optimizer built."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
     @property
     def forget_rate(self) -> ForgetRate:
         """The forget rate of the coming epoch (``assign`` a float to set it)."""
-        return ForgetRate(self._forget_parts)
+        return ForgetRate(Slot(self._own, "forget"))
 
     def peer_log_probabilities(self, x, training=False):
         """Stacked log-probabilities of every peer, shape (n_peers, batch, n_classes)."""
@@ -143,12 +160,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             self._training_arrays = ()
             return
         arrays = _on_device(x, y, sample_weight)
-        n = int(arrays[0].shape[0])
-        if int(self.order.shape[0]) != n:
-            del self.order  # untracked, then replaced
-            self.order = keras.Variable(np.arange(n, dtype=np.int32), trainable=False, name="order")
-        else:
-            self.order.assign(np.arange(n, dtype=np.int32))
+        self.order.assign(np.arange(int(arrays[0].shape[0]), dtype=np.int32))
         if self.batch_size != batch_size:
             self.train_function = None
         self.batch_size = int(batch_size)
@@ -176,17 +188,11 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
 
     def resize_sample_statistics(self, n_samples: int) -> None:
         """(Re)create the per-sample variables for a training set of ``n_samples``."""
-        width = 2 + self.record_proba
-        if hasattr(self, "sample_stats"):
-            del self.sample_stats  # untracked, then replaced
-        self.sample_stats = keras.Variable(
-            np.zeros((n_samples, width), np.float32), trainable=False, name="sample_stats"
-        )
-        self.train_function = None
+        self.sample_stats.assign(np.zeros((n_samples, 2 + self.record_proba), np.float32))
 
     def sample_statistics(self) -> dict[str, np.ndarray]:
         """Per-training-sample statistics of the latest epoch (as the TensorFlow backend's)."""
-        stats = np.array(self.sample_stats.value)
+        stats = np.array(self.sample_stats.numpy())
         out = {"kept": stats[:, 0].copy(), "loss": stats[:, 1].copy()}
         if self.record_proba:
             out["proba"] = stats[:, 2:].copy()
@@ -200,11 +206,11 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
     # ------------------------------------------------------------------
     # One training step, as a pure function of the state
     # ------------------------------------------------------------------
-    def _batch_loss(self, data: tuple) -> tuple[Any, tuple]:
+    def _batch_loss(self, data: tuple, own: dict) -> tuple[Any, tuple]:
         """The loss to minimise on one batch, and what :meth:`_record_batch` needs.
 
         Runs in a :class:`keras.StatelessScope`.  The keep fraction is exact to
-        float64 (:class:`~skcoteach.backends.jax._state.ForgetRate`), and the
+        float64 (:func:`~skcoteach.backends.jax._state.keep_fraction`), and the
         rules count the kept samples in 64 bits
         (:func:`skcoteach.backends.float64`), as on TensorFlow.
         """
@@ -214,9 +220,9 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         total, peer_losses, keep_mask = self._rule(
             losses,
             log_probs,
-            self.forget_rate.keep_fraction(),
+            keep_fraction(own["forget"]),
             sample_weight,
-            self.epoch.value,
+            own["epoch"],
             labels=y,
             **self.rule_options,
         )
@@ -225,23 +231,27 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             total = total + ops.sum(ops.stack(regularisation))
         return total, (index, losses, log_probs, peer_losses, keep_mask)
 
-    def _record_batch(self, step: tuple) -> None:
-        """Write the per-sample statistics and the logs of a batch (in a StatelessScope)."""
+    def _record_batch(self, step: tuple, own: dict) -> dict:
+        """Record the logs of a batch (in a StatelessScope); ``own`` with its per-sample statistics."""
         index, losses, log_probs, peer_losses, keep_mask = step
         columns = [ops.mean(keep_mask, axis=0)[:, None], ops.mean(losses, axis=0)[:, None]]
         if self.record_proba:
             columns.append(ops.mean(ops.exp(log_probs), axis=0))
         rows = ops.stop_gradient(ops.concatenate(columns, axis=1))
-        self.sample_stats.assign(ops.scatter_update(self.sample_stats.value, index[:, None], rows))
         peer_losses = ops.stop_gradient(peer_losses)
         kept = ops.mean(ops.stop_gradient(keep_mask))
         self.train_tracker.update_state(
             ops.concatenate([ops.mean(peer_losses)[None], peer_losses, kept[None]], axis=0)
         )
+        return {**own, "stats": ops.scatter_update(own["stats"], index[:, None], rows)}
 
     def _train_step(self, state: tuple, positions: Any, arrays: tuple) -> tuple:
-        """``state`` after one optimizer step on the batch at ``positions`` of the epoch's order."""
-        trainable, non_trainable, optimizer_variables, metrics = state
+        """``state`` after one optimizer step on the batch at ``positions`` of the epoch's order.
+
+        ``state`` is Keras's (trainable, non-trainable, optimizer and metric
+        variables' values) and the ensemble's own (:attr:`_own`).
+        """
+        trainable, non_trainable, optimizer_variables, metrics, own = state
 
         def loss_and_state(trainable):
             mapping = [
@@ -249,9 +259,9 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
                 *zip(self.non_trainable_variables, non_trainable),
             ]
             with keras.StatelessScope(state_mapping=mapping, collect_losses=True) as scope:
-                index = ops.take(self.order.value, positions)
+                index = ops.take(own["order"], positions)
                 data = (*(ops.take(a, index, axis=0) for a in arrays), index)
-                total, step = self._batch_loss(data)
+                total, step = self._batch_loss(data, own)
             return total, (step, _current(scope, self.non_trainable_variables, non_trainable))
 
         (_, (step, non_trainable)), grads = jax.value_and_grad(loss_and_state, has_aux=True)(
@@ -260,74 +270,47 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         trainable, optimizer_variables = self.optimizer.stateless_apply(
             optimizer_variables, grads, trainable
         )
-        mapping = [
-            *zip(self.non_trainable_variables, non_trainable),
-            *zip(self.metrics_variables, metrics),
-        ]
-        with keras.StatelessScope(state_mapping=mapping) as scope:
-            self._record_batch(step)
-        non_trainable = _current(scope, self.non_trainable_variables, non_trainable)
+        with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics))) as scope:
+            own = self._record_batch(step, own)
         metrics = _current(scope, self.metrics_variables, metrics)
-        return trainable, non_trainable, optimizer_variables, metrics
+        return trainable, non_trainable, optimizer_variables, metrics, own
 
     def _train_logs(self, state: tuple) -> dict[str, Any]:
         """The training logs of ``state``: running means since the epoch start, the forget rate."""
-        _, non_trainable, _, metrics = state
-        mapping = [
-            *zip(self.non_trainable_variables, non_trainable),
-            *zip(self.metrics_variables, metrics),
-        ]
-        with keras.StatelessScope(state_mapping=mapping):
+        metrics, own = state[3], state[4]
+        with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics))):
             values = self.train_tracker.result()
-            logs = {name: values[i] for i, name in enumerate(self.train_names)}
-            logs["forget_rate"] = ops.sum(self._forget_parts.value)
+        logs = {name: values[i] for i, name in enumerate(self.train_names)}
+        logs["forget_rate"] = ops.sum(own["forget"])
         return logs
 
     def make_train_function(self, force=False):
         """Build the function Keras's ``fit`` calls: :attr:`batches_per_call` batches per call.
 
         A call runs ``lax.scan`` over the next ``batches_per_call`` full
-        batches of the epoch (steps beyond its last full batch do nothing),
-        compiled once; the last call of an epoch also trains the last,
-        smaller batch, compiled once more.  Keras's data stream only counts
-        the calls: it yields the call's number.
+        batches of the epoch (steps beyond its last full batch do nothing);
+        the last call of an epoch also trains the last, smaller batch, a
+        second program.  Keras's data stream only counts the calls: it yields
+        the call's number.  The programs are compiled once for every
+        ensemble of this structure (:mod:`skcoteach.backends.jax._programs`).
         """
         if self.train_function is not None and not force:
             return self.train_function
+        compiled = programs(self)
         steps, batch_size = self.batches_per_call, int(self.batch_size)
 
-        def scan(state, first, n_full, arrays):
-            def body(state, i):
-                b = first + i
-                positions = b * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
-                state = jax.lax.cond(
-                    b < n_full,
-                    lambda s: self._train_step(s, positions, arrays),
-                    lambda s: s,
-                    state,
-                )
-                return state, None
-
-            state, _ = jax.lax.scan(body, state, jnp.arange(steps, dtype=jnp.int32))
-            return state, self._train_logs(state)
-
-        def last(state, positions, arrays):
-            state = self._train_step(state, positions, arrays)
-            return state, self._train_logs(state)
-
-        run_scan = jax.jit(scan, donate_argnums=0)
-        run_last = jax.jit(last, donate_argnums=0)
-
         def function(state, iterator):
-            call = int(np.asarray(_first(next(iterator))).reshape(-1)[0])
+            call = call_index(next(iterator))
             arrays = self._training_arrays
             n = int(arrays[0].shape[0])
             n_full = n // batch_size
-            state, logs = run_scan(state, np.int32(call * steps), np.int32(n_full), arrays)
+            state = (*state, dict(self._own))
+            state, logs = compiled.scan(state, np.int32(call * steps), np.int32(n_full), arrays)
             if n % batch_size and call == self.calls_per_epoch(n) - 1:
                 positions = np.arange(n_full * batch_size, n, dtype=np.int32)
-                state, logs = run_last(state, positions, arrays)
-            return logs, state
+                state, logs = compiled.last(state, positions, arrays)
+            self._own.update(state[4])
+            return logs, state[:4]
 
         self.train_function = function
         return function
@@ -335,39 +318,39 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
     # ------------------------------------------------------------------
     # Validation
     # ------------------------------------------------------------------
+    def _test_step(self, state: tuple, index: Any, arrays: tuple) -> tuple:
+        """Validation logs of the samples ``index`` of ``arrays``, and the new state."""
+        trainable, non_trainable, metrics = state
+        mapping = [
+            *zip(self.trainable_variables, trainable),
+            *zip(self.non_trainable_variables, non_trainable),
+            *zip(self.metrics_variables, metrics),
+        ]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            x, y, sample_weight = (ops.take(a, index, axis=0) for a in arrays)
+            probs = self(x, training=False)
+            y = ops.cast(y, "int32")
+            picked = ops.take_along_axis(probs, y[:, None], axis=1)[:, 0]
+            loss = -ops.log(ops.clip(picked, keras.config.epsilon(), 1.0))
+            correct = ops.cast(ops.equal(ops.argmax(probs, axis=1), y), loss.dtype)
+            self.val_loss_tracker.update_state(loss, sample_weight=sample_weight)
+            self.val_accuracy_tracker.update_state(correct, sample_weight=sample_weight)
+            logs = {
+                "loss": self.val_loss_tracker.result(),
+                "accuracy": self.val_accuracy_tracker.result(),
+            }
+        metrics = _current(scope, self.metrics_variables, metrics)
+        return logs, (trainable, non_trainable, metrics)
+
     def make_test_function(self, force=False):
         """Build the function ``evaluate`` calls on a batch of validation sample indices."""
         if self.test_function is not None and not force:
             return self.test_function
-
-        def test(state, index, arrays):
-            trainable, non_trainable, metrics = state
-            mapping = [
-                *zip(self.trainable_variables, trainable),
-                *zip(self.non_trainable_variables, non_trainable),
-                *zip(self.metrics_variables, metrics),
-            ]
-            with keras.StatelessScope(state_mapping=mapping) as scope:
-                x, y, sample_weight = (ops.take(a, index, axis=0) for a in arrays)
-                probs = self(x, training=False)
-                y = ops.cast(y, "int32")
-                picked = ops.take_along_axis(probs, y[:, None], axis=1)[:, 0]
-                loss = -ops.log(ops.clip(picked, keras.config.epsilon(), 1.0))
-                correct = ops.cast(ops.equal(ops.argmax(probs, axis=1), y), loss.dtype)
-                self.val_loss_tracker.update_state(loss, sample_weight=sample_weight)
-                self.val_accuracy_tracker.update_state(correct, sample_weight=sample_weight)
-                logs = {
-                    "loss": self.val_loss_tracker.result(),
-                    "accuracy": self.val_accuracy_tracker.result(),
-                }
-            metrics = _current(scope, self.metrics_variables, metrics)
-            return logs, (trainable, non_trainable, metrics)
-
-        run = jax.jit(test)
+        compiled = programs(self)
 
         def function(state, iterator):
             index = jnp.asarray(_first(next(iterator)), jnp.int32)
-            return run(state, index, self._validation_arrays)
+            return compiled.test(state, index, self._validation_arrays)
 
         self.test_function = function
         return function

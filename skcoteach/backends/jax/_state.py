@@ -6,11 +6,12 @@ Imported lazily (it imports Keras).
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["ForgetRate", "MeanVector"]
+__all__ = ["ForgetRate", "MeanVector", "Slot", "keep_fraction"]
 
 
 class MeanVector(keras.metrics.Metric):
@@ -43,6 +44,51 @@ class MeanVector(keras.metrics.Metric):
         return {"size": int(self.total.shape[0]), "name": self.name}
 
 
+class Slot:
+    """One entry of a dict of arrays, with the part of ``keras.Variable``'s interface the callers use.
+
+    The JAX ensemble keeps its own state (epoch, forget rate, epoch order,
+    per-sample statistics) as plain arrays in a dict passed to its compiled
+    step; a slot reads and sets one of them.
+
+    Parameters
+    ----------
+    state : dict
+    key : str
+    """
+
+    def __init__(self, state: dict, key: str):
+        self.state, self.key = state, key
+
+    @property
+    def value(self) -> Any:
+        """The array."""
+        return self.state[self.key]
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.state[self.key].shape)
+
+    def assign(self, value: Any) -> None:
+        """Replace the array (same dtype as before, if it exists)."""
+        old = self.state.get(self.key)
+        dtype = None if old is None else old.dtype
+        self.state[self.key] = jnp.asarray(np.asarray(value), dtype)
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.state[self.key])
+
+
+def keep_fraction(parts: Any) -> Any:
+    """``1 - rate`` of a forget rate held as float32 ``[hi, lo]``, as a float64 tensor.
+
+    Computed with JAX's 64-bit types enabled (see :class:`ForgetRate`).
+    """
+    with jax.enable_x64(True):
+        parts = ops.cast(parts, "float64")
+        return 1.0 - (parts[0] + parts[1])
+
+
 class ForgetRate:
     """The forget rate, exact to float64, held by a float32 variable of two parts.
 
@@ -51,11 +97,11 @@ class ForgetRate:
     (:func:`skcoteach.rules.n_keep`), as on TensorFlow: ``0.7 * 100`` in float32
     is 69.99999, one sample less.  The rate is stored as ``hi + lo``, ``hi``
     its float32 rounding and ``lo`` the rest, and rebuilt in float64 inside
-    the compiled step (:meth:`keep_fraction`).
+    the compiled step (:func:`keep_fraction`).
 
     Parameters
     ----------
-    variable : keras.Variable of shape (2,), float32
+    variable : Slot of shape (2,), float32
     """
 
     def __init__(self, variable):
@@ -70,9 +116,3 @@ class ForgetRate:
         """The rate, as a float64 number."""
         hi, lo = (float(v) for v in np.asarray(self.variable.value, np.float64))
         return hi + lo
-
-    def keep_fraction(self) -> Any:
-        """``1 - rate`` as a float64 tensor (JAX's 64-bit types enabled meanwhile)."""
-        with jax.enable_x64(True):
-            parts = ops.cast(self.variable.value, "float64")
-            return 1.0 - (parts[0] + parts[1])

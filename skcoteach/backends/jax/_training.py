@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import jax.numpy as jnp
 import keras
 import numpy as np
 import scipy.sparse as sp
@@ -110,23 +111,10 @@ def predict_proba(model: PeerEnsemble, X: Any, batch_size: int) -> np.ndarray:
     return np.asarray(proba, dtype=np.float64)
 
 
-def _variables(ensemble: PeerEnsemble) -> list:
-    return [
-        *(v for peer in ensemble.peers for v in peer.variables),
-        *ensemble.optimizer.variables,
-        ensemble.sample_stats,
-        ensemble.epoch,
-        ensemble._forget_parts,
-        ensemble.order,
-    ]
-
-
 #: Attributes of the ensemble that a fit may replace.
 _STATE_ATTRIBUTES = (
     "optimizer",
     "batches_per_call",
-    "sample_stats",
-    "order",
     "batch_size",
     "rule_name",
     "_rule",
@@ -137,21 +125,22 @@ _STATE_ATTRIBUTES = (
 
 def snapshot(ensemble: PeerEnsemble) -> dict[str, Any]:
     """Everything a fit changes in ``ensemble``, for :func:`restore`."""
+    variables = [*(v for peer in ensemble.peers for v in peer.variables), *ensemble.optimizer.variables]
     return {
         "attributes": {name: getattr(ensemble, name) for name in _STATE_ATTRIBUTES},
-        "values": [(v, np.array(v.value)) for v in _variables(ensemble)],
+        "values": [(v, np.array(v.value)) for v in variables],
+        "own": {key: np.array(value) for key, value in ensemble._own.items()},  # fits donate them
     }
 
 
 def restore(ensemble: PeerEnsemble, saved: dict[str, Any]) -> None:
     """Put ``ensemble`` back to a :func:`snapshot`: weights, optimizer, statistics."""
-    for name in ("sample_stats", "order"):  # variables a fit may have replaced
-        if getattr(ensemble, name) is not saved["attributes"][name]:
-            delattr(ensemble, name)
     for name, value in saved["attributes"].items():
         setattr(ensemble, name, value)
     for variable, value in saved["values"]:
         variable.assign(value)
+    ensemble._own.clear()
+    ensemble._own.update({key: jnp.asarray(value) for key, value in saved["own"].items()})
 
 
 def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -> TrainingRun:
@@ -176,6 +165,8 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
             "sparse rows without densifying the whole matrix."
         )
     plan = fit_callbacks(est, prepared, progress_bar=BatchProgbar)
+    if not model.built:  # loaded from a pickle: built on a sample, not on Keras's call numbers
+        model(np.asarray(X[:2], np.float32))
     model.set_training_arrays(X, y_enc, weights, batch_size=est.batch_size)
     model.set_validation_arrays(*(val or ()))
     calls = model.calls_per_epoch(X.shape[0])

@@ -3,6 +3,8 @@
 Every backend's ``_api`` module has these names.
 """
 
+import keras
+
 from .._config import output_activation
 from ._compat import under_strategy, without_default_all_reduce
 from ._ensemble import PeerEnsemble
@@ -22,6 +24,7 @@ from ._training import (
 
 __all__ = [
     "PeerEnsemble",
+    "register",
     "batch_positions",
     "configure",
     "epoch_order",
@@ -36,6 +39,15 @@ __all__ = [
     "train",
     "under_distribution",
 ]
+
+
+def register() -> None:
+    """Make this backend's ``PeerEnsemble`` the one Keras loads as ``"skcoteach>PeerEnsemble"``.
+
+    Both backends' classes register under that name when imported; the one
+    of the backend in use must win (a process may import both).
+    """
+    keras.saving.get_custom_objects()["skcoteach>PeerEnsemble"] = PeerEnsemble
 
 
 def prepare_optimizer(optimizer):
