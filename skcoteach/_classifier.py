@@ -24,6 +24,7 @@ from ._fit import FitSteps
 from ._params import RoutedParamsMixin
 from ._persistence import KerasPickleMixin
 from ._rule_registry import REGISTRY
+from .backends import SPARSE, configured
 
 __all__ = ["CoTeachingClassifier"]
 
@@ -443,10 +444,7 @@ class CoTeachingClassifier(
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.input_tags.three_d_array = True  # images (n, h, w) or (n, h, w, c)
-        # CSR / CSC / COO, densified batch by batch (by the TensorFlow program)
-        from .backends import SPARSE, configured
-
-        tags.input_tags.sparse = configured() in SPARSE
+        tags.input_tags.sparse = configured() in SPARSE  # CSR / CSC / COO, batch by batch
         tags.classifier_tags.multi_class = True
         tags.non_deterministic = False
         return tags

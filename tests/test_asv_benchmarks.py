@@ -134,6 +134,7 @@ def test_compute_floor_and_imports(suite):
         subprocess.run([sys.executable, "-c", imports[(), name]], check=True)
 
 
+@pytest.mark.tensorflow_only("sparse rows are trained by the TensorFlow program only")
 def test_search_and_sparse(suite):
     search = run_benchmark(suite("search").GridSearch,
                            [("GridSearchCV", 1), ("CoTeachingGridSearchCV", 1)])
@@ -178,3 +179,15 @@ def test_ratios_of_a_fake_run(tmp_path):
                            str(out)], capture_output=True, text=True, check=True)
     assert proc.stdout == out.read_text()
     assert "| 1a | MLP fit / 2 plain Keras fits | 4 s | 8 s | 0.50x | <= 0.6x | PASS |" in proc.stdout
+
+
+def test_backend_epoch_runs_on_this_process_backend_and_skips_the_other(suite):
+    import keras
+
+    backends = suite("backends")
+    here = keras.backend.backend()
+    epoch = run_benchmark(backends.Epoch, [(here,)])
+    assert epoch == {((here,), "time_epoch"): None}
+    other = "jax" if here == "tensorflow" else "tensorflow"
+    with pytest.raises(NotImplementedError):  # asv's skip: Keras already runs another backend
+        backends.Epoch().setup(other)

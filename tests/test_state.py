@@ -76,14 +76,18 @@ def test_warm_start_applies_steps_per_execution(digits, fitted):
     calls = []
     function = fitted.model_.train_function
 
-    def counted(iterator):
+    def counted(*args):
         calls.append(1)
-        return function(iterator)
+        return function(*args)
 
-    counted.run_steps = function.run_steps  # kept by the next fit, as the original
+    if hasattr(function, "run_steps"):  # TensorFlow: kept by the next fit, as the original
+        counted.run_steps = function.run_steps
     fitted.model_.train_function = counted
     fitted.fit(X[:400], y[:400])
-    assert len(calls) == 4  # 7 batches, 2 per call
+    # 7 batches, 2 per call (JAX: 6 full batches in 3 calls, the last with the 7th batch)
+    import keras
+
+    assert len(calls) == (4 if keras.backend.backend() == "tensorflow" else 3)
 
 
 def test_warm_start_applies_options_of_the_same_strategy(digits):

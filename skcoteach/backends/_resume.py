@@ -130,7 +130,9 @@ class ResumeState(keras.callbacks.Callback):
             "epochs": self.epochs,
         }
         files = keras_file_utils()
-        files.makedirs(posixpath.dirname(self.path))
+        directory = posixpath.dirname(self.path)
+        if not files.exists(directory):
+            files.makedirs(directory)
         partial = self.path + ".partial"
         with files.File(partial, "w") as f:
             json.dump(state, f)
