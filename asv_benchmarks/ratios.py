@@ -9,7 +9,7 @@ default), prints the ratios with their targets as PASS / FAIL and, with
 
 Usage::
 
-    python ratios.py [RESULT_FILE] [--markdown results.md]
+    python ratios.py [RESULT_FILE] [--markdown results.md] [--ids B1 S1 S3]
 """
 
 import argparse
@@ -53,8 +53,8 @@ RATIOS = [
     ("S2", "CoTeachingGridSearchCV / GridSearchCV, n_jobs=2",
      ("search.GridSearch.time_fit", "CoTeachingGridSearchCV", 2),
      ("search.GridSearch.time_fit", "GridSearchCV", 2), None),
-    ("B1", "JAX epoch / TensorFlow epoch (MLP)", ("backends.Epoch.time_epoch", "jax"),
-     ("backends.Epoch.time_epoch", "tensorflow"), 1.1),
+    ("B1", "JAX epochs / TensorFlow epochs (MLP)", ("backends.Epoch.time_epochs", "jax"),
+     ("backends.Epoch.time_epochs", "tensorflow"), 1.1),
     ("S3", "CoTeachingGridSearchCV / GridSearchCV, n_jobs=1, JAX",
      ("search.GridSearchJAX.time_fit", "CoTeachingGridSearchCV"),
      ("search.GridSearchJAX.time_fit", "GridSearchCV"), None),
@@ -173,6 +173,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("result", nargs="?", type=Path, help="asv result file (default: newest)")
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
+    parser.add_argument("--ids", nargs="+", help="only these ratios (e.g. B1 S1 S3)")
     args = parser.parse_args(argv)
     path = args.result or newest_result()
     if path is None:
@@ -181,6 +182,8 @@ def main(argv=None):
     header = (f"asv run of commit `{run.get('commit_hash', '?')[:8]}` on machine "
               f"`{run.get('params', {}).get('machine', '?')}` (`{Path(path).name}`).")
     rows = compute(run["results"])
+    if args.ids:
+        rows = [row for row in rows if row["id"].split("[")[0] in args.ids]
     text = markdown(rows, header)
     print(text, end="")
     if args.markdown:

@@ -18,11 +18,13 @@ pass in one ``tf.function``, three ways:
 
 Each variant is timed in interleaved rounds (``--rounds``) of ``--steps``
 steps; the medians and the ratios to ``separate`` are printed and, with
-``--out``, written as JSON.
+``--out``, written as JSON.  ``--report`` writes the Markdown table of such a
+file (from the file alone; nothing is timed).
 
 Usage::
 
     python experiments/stacking.py --out experiments/results/stacking.json
+    python experiments/stacking.py --report experiments/results/stacking.json   # stacking.md
 """
 
 import argparse
@@ -87,14 +89,46 @@ def _variants(n, features, hidden, batch=128, classes=10):
     return {"separate": separate, "stacked": stacked, "vectorized_map": vectorized}
 
 
+def report(path, out):
+    """Write (and print) the Markdown table of the results file ``path`` to ``out``.
+
+    Per network shape and number of networks: the median milliseconds per step
+    of each variant and, for the stacked forms, the ratio to ``separate``,
+    between ``<!-- table: stacking -->`` markers.
+    """
+    import _common
+
+    with open(path) as fh:
+        result = json.load(fh)
+    variants = list(result["results"][0]["ms_per_step"])
+    rows = []
+    for row in result["results"]:
+        ms = row["ms_per_step"]
+        features, hidden = SHAPES[row["shape"]]
+        cells = [f"{ms[v]:.2f} ms" if v == "separate"
+                 else f"{ms[v]:.2f} ms ({ms[v] / ms['separate']:.2f}x)" for v in variants]
+        rows.append([f"{row['shape']} ({features}-{hidden}-10)", row["networks"]] + cells)
+    text = (f"One forward and backward pass of N networks, each on its own batch of 128: median "
+            f"time per step over interleaved rounds and, in parentheses, its ratio to `separate` "
+            f"({result['cpus']} CPUs):\n\n"
+            + _common.marked("stacking", _common.table(["network", "N"] + variants, rows)))
+    _common.write_report(out, text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", metavar="JSON", default=None,
+                        help="write the Markdown table of this results file to --out (default: "
+                        "the same name with .md) instead of timing")
     parser.add_argument("--networks", type=int, nargs="+", default=[2, 12])
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", default=None,
+                        help="write the results as JSON here (with --report: the Markdown file)")
     args = parser.parse_args(argv)
+    if args.report:
+        return report(args.report, args.out or args.report.rsplit(".", 1)[0] + ".md")
     import numpy as np
 
     results = []

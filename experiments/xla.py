@@ -18,9 +18,11 @@ two variants, interleaved in one process:
     ``jit_compile=True`` inside the loop (the loop itself reads a ``tf.data``
     iterator, which XLA does not compile).
 
-Usage::
+``--report`` writes the Markdown table of a results file (from the file
+alone; nothing is trained).  Usage::
 
     python experiments/xla.py --out experiments/results/xla.json
+    python experiments/xla.py --report experiments/results/xla.json   # xla.md
 """
 
 import argparse
@@ -71,13 +73,40 @@ def steady_epoch(variant, X, y, epochs, seed):
     return statistics.median(np.diff(clf.callbacks_[0].marks)[1:])
 
 
+def report(path, out):
+    """Write (and print) the Markdown table of the results file ``path`` to ``out``.
+
+    Per variant: the median steady epoch over the repeats and its ratio to
+    ``lean``, between ``<!-- table: xla -->`` markers.
+    """
+    import _common
+
+    with open(path) as fh:
+        result = json.load(fh)
+    settings, median = result["settings"], result["median"]
+    rows = [[variant, f"{seconds:.2f} s", f"{seconds / median['lean']:.2f}x"]
+            for variant, seconds in median.items()]
+    header = ["variant", "steady epoch", "ratio to lean"]
+    text = (f"Steady epoch of the 784-256-10 MLP (two peers, batch 128, {settings['samples']} "
+            f"random rows), median of {settings['repeats']} interleaved repeats, TensorFlow "
+            f"{result['machine']['tensorflow']}:\n\n"
+            + _common.marked("xla", _common.table(header, rows)))
+    _common.write_report(out, text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--report", metavar="JSON", default=None,
+                        help="write the Markdown table of this results file to --out (default: "
+                        "the same name with .md) instead of training")
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", default=None,
+                        help="write the results as JSON here (with --report: the Markdown file)")
     args = parser.parse_args(argv)
+    if args.report:
+        return report(args.report, args.out or args.report.rsplit(".", 1)[0] + ".md")
 
     import tensorflow as tf
 

@@ -64,7 +64,6 @@ def standard_training(
     from ._compat import seeded
 
     keras = import_keras()  # the first import of TensorFlow is quiet
-    from .backends.tensorflow._training import shuffled_dataset
 
     classes = np.unique(y)
     if meta is None:
@@ -79,8 +78,14 @@ def standard_training(
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy"
     )
-    data = shuffled_dataset(X.astype(np.float32), y, batch_size, seed=random_state)
-    model.fit(data, epochs=epochs, shuffle=False, verbose=0)  # the dataset shuffles
+    if keras.backend.backend() == "tensorflow":
+        from .backends.tensorflow._training import shuffled_dataset
+
+        data = shuffled_dataset(X.astype(np.float32), y, batch_size, seed=random_state)
+        model.fit(data, epochs=epochs, shuffle=False, verbose=0)  # the dataset shuffles
+    else:  # Keras shuffles the arrays every epoch, seeded by seeded() above
+        with seeded(random_state):
+            model.fit(X.astype(np.float32), y, batch_size=batch_size, epochs=epochs, verbose=0)
     return model
 
 

@@ -187,7 +187,7 @@ def test_backend_epoch_runs_on_this_process_backend_and_skips_the_other(suite):
     backends = suite("backends")
     here = keras.backend.backend()
     epoch = run_benchmark(backends.Epoch, [(here,)])
-    assert epoch == {((here,), "time_epoch"): None}
+    assert epoch == {((here,), "time_epochs"): None}
     other = "jax" if here == "tensorflow" else "tensorflow"
     with pytest.raises(NotImplementedError):  # asv's skip: Keras already runs another backend
         backends.Epoch().setup(other)
