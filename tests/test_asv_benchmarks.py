@@ -8,6 +8,7 @@ MNIST file needed).  Nothing here times anything.
 import importlib
 import importlib.util
 import itertools
+import os
 import json
 import subprocess
 import sys
@@ -189,5 +190,7 @@ def test_backend_epoch_runs_on_this_process_backend_and_skips_the_other(suite):
     epoch = run_benchmark(backends.Epoch, [(here,)])
     assert epoch == {((here,), "time_epochs"): None}
     other = "jax" if here == "tensorflow" else "tensorflow"
+    before = os.environ.get("KERAS_BACKEND")
     with pytest.raises(NotImplementedError):  # asv's skip: Keras already runs another backend
         backends.Epoch().setup(other)
+    assert os.environ.get("KERAS_BACKEND") == before  # subprocesses of later tests unchanged

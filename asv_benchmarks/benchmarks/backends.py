@@ -9,6 +9,7 @@ by the TensorFlow epochs (target 1.1).
 
 import importlib.util
 import os
+import sys
 
 from . import common
 from .baselines import FACTORIES
@@ -28,9 +29,10 @@ def use_backend(backend):
     """
     if importlib.util.find_spec(backend) is None:
         raise NotImplementedError(f"{backend} is not installed")
-    os.environ["KERAS_BACKEND"] = backend
-    import keras
-
+    keras = sys.modules.get("keras")
+    if keras is None:  # Keras reads the variable when first imported
+        os.environ["KERAS_BACKEND"] = backend
+        import keras
     if keras.backend.backend() != backend:
         raise NotImplementedError(f"Keras was imported with {keras.backend.backend()}")
 
