@@ -1,15 +1,19 @@
-"""The Keras configuration of a peer ensemble, shared by every backend's ``PeerEnsemble``.
+"""What every backend's ``PeerEnsemble`` shares: its set-up, its Keras configuration, its logs.
 
-Backend-neutral (Keras only): :class:`EnsembleConfig` gives an ensemble the
-``get_config`` / ``from_config`` that Keras's saving uses, and
+Backend-neutral (Keras only): :class:`EnsembleConfig` sets up an ensemble's
+common attributes and gives it the ``get_config`` / ``from_config`` that
+Keras's saving uses; :class:`MeanVector` accumulates its training logs;
 :func:`output_activation` reads a peer's output activation.
 """
 
 import copy
 
 import keras
+from keras import ops
 
-__all__ = ["EnsembleConfig", "OUTPUT_KINDS", "output_activation"]
+from .. import rules
+
+__all__ = ["EnsembleConfig", "MeanVector", "OUTPUT_KINDS", "output_activation"]
 
 #: What a peer's output may hold.
 OUTPUT_KINDS = ("probabilities", "logits")
@@ -29,8 +33,64 @@ def output_activation(model: keras.Model) -> str | None:
     return getattr(activation, "__name__", None)
 
 
+@keras.saving.register_keras_serializable(package="skcoteach")
+class MeanVector(keras.metrics.Metric):
+    """Running mean of a fixed-length vector (one entry per training log).
+
+    One accumulator for every training log (the mean loss, each peer's loss,
+    the kept fraction): two variable updates per step instead of one pair
+    per log.
+
+    Parameters
+    ----------
+    size : int
+        Length of the vectors passed to :meth:`update_state`.
+    name : str, default=None
+        Name of the metric.
+    """
+
+    def __init__(self, size, name=None):
+        super().__init__(name=name)
+        self.total = self.add_variable(shape=(size,), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, values):
+        """Add one vector of values."""
+        self.total.assign_add(ops.cast(values, self.total.dtype))
+        self.count.assign_add(1.0)
+
+    def result(self):
+        """Element-wise mean of the vectors added since the last reset."""
+        return ops.divide_no_nan(self.total, self.count)
+
+    def get_config(self):
+        """The arguments that rebuild this metric: ``size`` and ``name``."""
+        return {"size": int(self.total.shape[0]), "name": self.name}
+
+
 class EnsembleConfig:
-    """Mixin of a backend's ``PeerEnsemble``: the configuration that rebuilds it."""
+    """Mixin of a backend's ``PeerEnsemble``: its common set-up and the configuration that rebuilds it."""
+
+    def _set_up(self, peers, output_kind, rule, rule_options, record_proba) -> None:
+        """Check and store the arguments every ensemble has; create its log trackers."""
+        if output_kind not in OUTPUT_KINDS:
+            raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}.")
+        self.peers = list(peers)
+        self.output_kind = output_kind
+        self.rule_name = rule
+        self.rule_options = dict(rule_options or {})
+        self._rule = rules.RULES[rule]
+        self.record_proba = int(record_proba)
+        self._training_arrays = ()  # see set_training_arrays
+        self._validation_arrays = ()  # see set_validation_arrays
+        self.train_names = [
+            "loss",
+            *[f"peer_{p}_loss" for p in range(len(self.peers))],
+            "kept_fraction",
+        ]
+        self.train_tracker = MeanVector(len(self.train_names), name="train_logs")
+        self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
+        self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
 
     def get_config(self):
         """The arguments that rebuild this ensemble, with every peer serialized.

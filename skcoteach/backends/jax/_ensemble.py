@@ -17,9 +17,9 @@ import numpy as np
 from keras import ops
 
 from ... import rules
-from .._config import OUTPUT_KINDS, EnsembleConfig, output_activation
+from .._config import EnsembleConfig, output_activation
 from ._programs import call_index, programs
-from ._state import ForgetRate, MeanVector, Slot, keep_fraction
+from ._state import ForgetRate, Slot, keep_fraction
 
 __all__ = ["PeerEnsemble", "log_probabilities", "output_activation"]
 
@@ -69,14 +69,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if output_kind not in OUTPUT_KINDS:
-            raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}.")
-        self.peers = list(peers)
-        self.output_kind = output_kind
-        self.rule_name = rule
-        self.rule_options = dict(rule_options or {})
-        self._rule = rules.RULES[rule]
-        self.record_proba = int(record_proba)
+        self._set_up(peers, output_kind, rule, rule_options, record_proba)
         # The ensemble's own state: not Keras variables (Keras would save them
         # and refuse to resize them), passed to the compiled step beside Keras's.
         self._own = {
@@ -88,17 +81,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         self.order = Slot(self._own, "order")
         self.sample_stats = Slot(self._own, "stats")
         self.resize_sample_statistics(n_samples)
-        self._training_arrays = ()
-        self._validation_arrays = ()
         self.batch_size = None  # of the training function; see set_training_arrays
-        self.train_names = [
-            "loss",
-            *[f"peer_{p}_loss" for p in range(len(self.peers))],
-            "kept_fraction",
-        ]
-        self.train_tracker = MeanVector(len(self.train_names), name="train_logs")
-        self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
-        self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
 
     # ------------------------------------------------------------------
     # What the estimator and the callbacks use

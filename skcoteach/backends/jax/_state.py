@@ -1,4 +1,4 @@
-"""State the JAX ensemble keeps besides the peers: the forget rate and the training logs.
+"""State the JAX ensemble keeps besides the peers: the forget rate, its slots of arrays.
 
 Imported lazily (it imports Keras).
 """
@@ -7,41 +7,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["ForgetRate", "MeanVector", "Slot", "keep_fraction"]
-
-
-class MeanVector(keras.metrics.Metric):
-    """Running mean of a fixed-length vector (one entry per training log).
-
-    Parameters
-    ----------
-    size : int
-        Length of the vectors passed to :meth:`update_state`.
-    name : str, default=None
-        Name of the metric.
-    """
-
-    def __init__(self, size, name=None):
-        super().__init__(name=name)
-        self.total = self.add_variable(shape=(size,), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-    def update_state(self, values):
-        """Add one vector of values."""
-        self.total.assign(self.total + ops.cast(values, self.total.dtype))
-        self.count.assign(self.count + 1.0)
-
-    def result(self):
-        """Element-wise mean of the vectors added since the last reset."""
-        return ops.divide_no_nan(self.total, self.count)
-
-    def get_config(self):
-        """The arguments that rebuild this metric: ``size`` and ``name``."""
-        return {"size": int(self.total.shape[0]), "name": self.name}
+__all__ = ["ForgetRate", "Slot", "keep_fraction"]
 
 
 class Slot:

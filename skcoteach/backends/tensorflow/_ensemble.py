@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from ... import rules
 from ..._compat import keras_logits
-from .._config import OUTPUT_KINDS, output_activation  # noqa: F401  (re-exported)
+from .._config import MeanVector, output_activation  # noqa: F401  (re-exported)
 from . import _replicas
 from ._keras_saving import KerasSaving
 from ._lean import LeanTraining
@@ -67,37 +67,6 @@ def _as_tensors(x, y, sample_weight):
 
 
 @keras.saving.register_keras_serializable(package="skcoteach")
-class MeanVector(keras.metrics.Metric):
-    """Running mean of a fixed-length vector (one entry per training log).
-
-    Parameters
-    ----------
-    size : int
-        Length of the vectors passed to :meth:`update_state`.
-    name : str, default=None
-        Name of the metric.
-    """
-
-    def __init__(self, size, name=None):
-        super().__init__(name=name)
-        self.total = self.add_variable(shape=(size,), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-    def update_state(self, values):
-        """Add one vector of values."""
-        self.total.assign_add(tf.cast(values, self.total.dtype))
-        self.count.assign_add(1.0)
-
-    def result(self):
-        """Element-wise mean of the vectors added since the last reset."""
-        return tf.math.divide_no_nan(self.total, self.count)
-
-    def get_config(self):
-        """The arguments that rebuild this metric: ``size`` and ``name``."""
-        return {"size": int(self.total.shape[0]), "name": self.name}
-
-
-@keras.saving.register_keras_serializable(package="skcoteach")
 class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
     """All peers of one :class:`~skcoteach.CoTeachingClassifier` in one model.
 
@@ -149,31 +118,11 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if output_kind not in OUTPUT_KINDS:
-            raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}.")
-        self.peers = list(peers)
-        self.output_kind = output_kind
-        self.rule_name = rule
-        self.rule_options = dict(rule_options or {})
-        self._rule = rules.RULES[rule]
+        self._set_up(peers, output_kind, rule, rule_options, record_proba)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         # Float64 so that the number of kept samples matches the schedule module.
         self.forget_rate = tf.Variable(0.0, dtype=tf.float64, trainable=False)
-        self.record_proba = int(record_proba)
         self.resize_sample_statistics(n_samples)
-        self._training_arrays = ()  # see set_training_arrays
-        self._validation_arrays = ()  # see set_validation_arrays
-        # One accumulator for every training log (the mean loss, each peer's
-        # loss, the kept fraction): two variable updates per step instead of
-        # one pair per log.
-        self.train_names = [
-            "loss",
-            *[f"peer_{p}_loss" for p in range(len(self.peers))],
-            "kept_fraction",
-        ]
-        self.train_tracker = MeanVector(len(self.train_names), name="train_logs")
-        self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
-        self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
 
     @property
     def batches_per_call(self) -> int:
