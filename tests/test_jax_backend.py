@@ -32,6 +32,7 @@ def _run(backend, *args, code=None):
     return done.stdout
 
 
+@pytest.mark.slow
 @needs_jax
 @needs_tensorflow
 def test_one_step_of_every_rule_matches_tensorflow(tmp_path):
@@ -69,6 +70,7 @@ json.dump(out, sys.stdout)
 """
 
 
+@pytest.mark.slow
 @needs_jax
 @pytest.mark.parametrize("strategy", ["coteaching", "jocor"])
 def test_the_compiled_scan_trains_as_one_batch_per_call(strategy):
@@ -150,6 +152,7 @@ json.dump(out, sys.stdout)
 
 
 
+@pytest.mark.slow
 @needs_jax
 def test_validation_saving_order_and_pickling_under_jax():
     import json

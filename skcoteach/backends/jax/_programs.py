@@ -1,10 +1,10 @@
 """The compiled programs of the JAX ensemble, shared by every ensemble that lowers to the same one.
 
 A jitted function is compiled for the Python function it wraps: an ensemble
-with its own jitted functions would compile them anew in every fit -- most of
-a second each on a CPU, more than a small table's whole fit, and a grid
-search or a cross-validation is many such fits.  Tracing and lowering a
-step to XLA's input is an order of magnitude cheaper than compiling it.  So
+with its own jitted functions would compile them anew in every fit -- on a
+small table, longer than the fit itself, and a grid search or a
+cross-validation is many such fits.  Tracing and lowering a step to XLA's
+input costs far less than compiling it.  So
 every ensemble traces and lowers its own functions, and the compiled
 executable is looked up by the lowered program's text: two ensembles of the
 same structure -- whatever their layers' names, whoever wrote their layers --
