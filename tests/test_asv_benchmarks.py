@@ -8,8 +8,8 @@ MNIST file needed).  Nothing here times anything.
 import importlib
 import importlib.util
 import itertools
-import os
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
