@@ -1,11 +1,12 @@
-"""What every backend's ``train`` runs around Keras's ``fit``: the callbacks and the record.
+"""What every backend runs around Keras's ``fit`` and ``predict``: callbacks, record, prediction.
 
 Backend-neutral (Keras and NumPy only).  :func:`fit_callbacks` assembles the
 callbacks of :mod:`skcoteach._callbacks` (forget rate, epoch order, progress
 bar, stop on divergence) with the user's and, where a
 :class:`keras.callbacks.BackupAndRestore` is among them, the estimator's
 side of the checkpoint (:mod:`skcoteach.backends._resume`).  :func:`record`
-writes what the fit produced on the estimator.
+writes what the fit produced on the estimator; :func:`predict_proba` predicts
+with a fitted ensemble.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import keras
+import numpy as np
+import scipy.sparse as sp
 
 from .._callbacks import (
     ForgetRateScheduler,
@@ -23,6 +26,7 @@ from .._callbacks import (
     StopOnDivergence,
     auto_tau_warmup,
     estimate_noise,
+    quiet_retracing,
 )
 from ._resume import ResumeState, backup_dir
 
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     from .._classifier import CoTeachingClassifier
     from .._validation import PreparedFit
 
-__all__ = ["FitCallbacks", "fit_callbacks", "record"]
+__all__ = ["EAGER_PREDICT_BATCHES", "FitCallbacks", "fit_callbacks", "predict_proba", "record"]
 
 
 @dataclass
@@ -122,3 +126,36 @@ def record(
     stats = estimator.model_.sample_statistics()
     estimator.sample_kept_ = stats["kept"]
     estimator.sample_loss_ = stats["loss"]
+
+
+#: ``predict_proba`` on at most this many batches calls the peers once, directly.
+EAGER_PREDICT_BATCHES = 8
+
+
+def predict_proba(model: Any, X: Any, batch_size: int) -> np.ndarray:
+    """The ensemble's mean class probabilities of a validated ``X``, float64.
+
+    Up to :data:`EAGER_PREDICT_BATCHES` batches in one direct call of the
+    model; more through Keras's ``predict`` (traced once per fitted model).
+    A scipy.sparse ``X`` is densified that many batches at a time.
+    """
+    chunk = EAGER_PREDICT_BATCHES * batch_size
+    if sp.issparse(X):  # densified a chunk at a time, never as a whole
+        return np.concatenate(
+            [
+                np.asarray(
+                    keras.ops.convert_to_numpy(model(X[i : i + chunk].toarray(), training=False)),
+                    np.float64,
+                )
+                for i in range(0, X.shape[0], chunk)
+            ]
+        )
+    if len(X) <= chunk:
+        # One direct call: tracing Keras's predict function for a new model
+        # costs far more than a few batches (a cross-validation fold, a grid
+        # search's test split); user guide, "Grid search".
+        proba = keras.ops.convert_to_numpy(model(X, training=False))
+    else:
+        with quiet_retracing():
+            proba = model.predict(X, batch_size=batch_size, verbose=0)
+    return np.asarray(proba, dtype=np.float64)

@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
-import keras
 import numpy as np
 import scipy.sparse as sp
 
 from ..._callbacks import StepCountProgbar
 from ..._fit import TrainingRun
-from .._fit_loop import fit_callbacks, record  # noqa: F401  (record: this backend's, too)
+from .._fit_loop import fit_callbacks, predict_proba, record  # noqa: F401  (this backend's, too)
 
 if TYPE_CHECKING:
     from ..._classifier import CoTeachingClassifier
@@ -83,32 +82,6 @@ class BatchProgbar(StepCountProgbar):
         """Update the bar with the number of mini-batches trained so far in the epoch."""
         per_call = int(getattr(self.model, "batches_per_call", 1))
         super().on_train_batch_end((batch + 1) * per_call - 1, logs)
-
-
-#: ``predict_proba`` on at most this many batches calls the peers once, directly.
-EAGER_PREDICT_BATCHES = 8
-
-
-def predict_proba(model: PeerEnsemble, X: Any, batch_size: int) -> np.ndarray:
-    """The ensemble's mean class probabilities of a validated ``X``, float64.
-
-    Up to :data:`EAGER_PREDICT_BATCHES` batches in one direct call of the
-    model; more through Keras's ``predict``.  A scipy.sparse ``X`` is
-    densified that many batches at a time.
-    """
-    chunk = EAGER_PREDICT_BATCHES * batch_size
-    if sp.issparse(X):
-        return np.concatenate(
-            [
-                np.asarray(model(X[i : i + chunk].toarray(), training=False), np.float64)
-                for i in range(0, X.shape[0], chunk)
-            ]
-        )
-    if len(X) <= chunk:
-        proba = keras.ops.convert_to_numpy(model(X, training=False))
-    else:
-        proba = model.predict(X, batch_size=batch_size, verbose=0)
-    return np.asarray(proba, dtype=np.float64)
 
 
 #: Attributes of the ensemble that a fit may replace.

@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 import tensorflow as tf
 
 from ..._callbacks import quiet_retracing
 from ..._fit import TrainingRun
-from .._fit_loop import fit_callbacks, record  # noqa: F401  (record: this backend's, too)
+from .._fit_loop import fit_callbacks, predict_proba, record  # noqa: F401  (this backend's, too)
 from ._compat import clear_kernel_cache
 
 if TYPE_CHECKING:
@@ -103,36 +102,6 @@ def batch_positions(n: int, batch_size: int) -> tf.data.Dataset:
     options = tf.data.Options()
     options.autotune.enabled = False
     return positions.with_options(options)
-
-
-#: ``predict_proba`` on at most this many batches calls the peers once, directly.
-EAGER_PREDICT_BATCHES = 8
-
-
-def predict_proba(model: PeerEnsemble, X: Any, batch_size: int) -> np.ndarray:
-    """The ensemble's mean class probabilities of a validated ``X``, float64.
-
-    Up to :data:`EAGER_PREDICT_BATCHES` batches in one direct call of the
-    model; more through Keras's ``predict`` (traced once per fitted model).
-    A scipy.sparse ``X`` is densified that many batches at a time.
-    """
-    chunk = EAGER_PREDICT_BATCHES * batch_size
-    if sp.issparse(X):  # densified a chunk at a time, never as a whole
-        return np.concatenate(
-            [
-                np.asarray(model(X[i : i + chunk].toarray(), training=False), np.float64)
-                for i in range(0, X.shape[0], chunk)
-            ]
-        )
-    if len(X) <= chunk:
-        # One direct call: tracing Keras's predict function for a new model
-        # costs far more than a few batches (a cross-validation fold, a grid
-        # search's test split); user guide, "Grid search".
-        proba = model(X, training=False).numpy()
-    else:
-        with quiet_retracing():
-            proba = model.predict(X, batch_size=batch_size, verbose=0)
-    return np.asarray(proba, dtype=np.float64)
 
 
 def shuffled_dataset(
