@@ -46,6 +46,18 @@ def add_data(parser, what="mnist.npz / fashion_mnist.npz or their folder"):
                         help=f"{what} (default: $SKCOTEACH_DATA, then the Keras download)")
 
 
+def add_report(parser, instead_of):
+    """``--report JSON``: write the Markdown table of a results file (to ``--out``) instead of ``instead_of``."""
+    parser.add_argument("--report", metavar="JSON", default=None,
+                        help="write the Markdown table of this results file to --out (default: "
+                        f"the same name with .md) instead of {instead_of}")
+
+
+def report_path(args):
+    """Where ``--report`` writes: ``--out``, else the results file's name with ``.md``."""
+    return args.out or args.report.rsplit(".", 1)[0] + ".md"
+
+
 def add_seeds(parser, default):
     parser.add_argument("--seeds", nargs="+", type=int, default=list(default))
 

@@ -33,6 +33,8 @@ import os
 import platform
 import time
 
+import _common
+
 SHAPES = {"mnist-mlp": (784, 256), "digits-mlp": (64, 100)}
 
 
@@ -96,8 +98,6 @@ def report(path, out):
     of each variant and, for the stacked forms, the ratio to ``separate``,
     between ``<!-- table: stacking -->`` markers.
     """
-    import _common
-
     with open(path) as fh:
         result = json.load(fh)
     variants = list(result["results"][0]["ms_per_step"])
@@ -117,9 +117,7 @@ def report(path, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--report", metavar="JSON", default=None,
-                        help="write the Markdown table of this results file to --out (default: "
-                        "the same name with .md) instead of timing")
+    _common.add_report(parser, "timing")
     parser.add_argument("--networks", type=int, nargs="+", default=[2, 12])
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--steps", type=int, default=50)
@@ -128,7 +126,7 @@ def main(argv=None):
                         help="write the results as JSON here (with --report: the Markdown file)")
     args = parser.parse_args(argv)
     if args.report:
-        return report(args.report, args.out or args.report.rsplit(".", 1)[0] + ".md")
+        return report(args.report, _common.report_path(args))
     import numpy as np
 
     results = []

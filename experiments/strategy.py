@@ -30,6 +30,7 @@ import platform
 import statistics
 import time
 
+import _common
 import numpy as np
 
 
@@ -95,8 +96,6 @@ def report(path, out):
     Per variant: the median steady epoch over the repeats and its ratio to
     ``plain``, between ``<!-- table: strategy -->`` markers.
     """
-    import _common
-
     with open(path) as fh:
         result = json.load(fh)
     args = result["args"]
@@ -112,16 +111,14 @@ def report(path, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", metavar="JSON", default=None,
-                        help="write the Markdown table of this results file to --out (default: "
-                        "the same name with .md) instead of running")
+    _common.add_report(parser, "running")
     parser.add_argument("--n-samples", type=int, default=12800)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.report:
-        return report(args.report, args.out or args.report.rsplit(".", 1)[0] + ".md")
+        return report(args.report, _common.report_path(args))
 
     rng = np.random.RandomState(0)
     X = rng.rand(args.n_samples, 784).astype(np.float32)

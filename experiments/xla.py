@@ -30,6 +30,7 @@ import json
 import platform
 import statistics
 
+import _common
 import numpy as np
 from strategy import epoch_clock, interleaved
 
@@ -79,8 +80,6 @@ def report(path, out):
     Per variant: the median steady epoch over the repeats and its ratio to
     ``lean``, between ``<!-- table: xla -->`` markers.
     """
-    import _common
-
     with open(path) as fh:
         result = json.load(fh)
     settings, median = result["settings"], result["median"]
@@ -96,9 +95,7 @@ def report(path, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--report", metavar="JSON", default=None,
-                        help="write the Markdown table of this results file to --out (default: "
-                        "the same name with .md) instead of training")
+    _common.add_report(parser, "training")
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
@@ -106,7 +103,7 @@ def main(argv=None):
                         help="write the results as JSON here (with --report: the Markdown file)")
     args = parser.parse_args(argv)
     if args.report:
-        return report(args.report, args.out or args.report.rsplit(".", 1)[0] + ".md")
+        return report(args.report, _common.report_path(args))
 
     import tensorflow as tf
 
