@@ -77,6 +77,9 @@ def import_keras() -> ModuleType:
     decides, see there), Python's warnings and errors do.  If the user
     imported TensorFlow first, nothing is captured or set.
 
+    A call that imports Keras first puts Python's and NumPy's global random
+    states back as they were: importing jax draws from NumPy's.
+
     Returns
     -------
     module
@@ -85,26 +88,58 @@ def import_keras() -> ModuleType:
 
     Raises
     ------
+    ModuleNotFoundError
+        If Keras's backend (TensorFlow unless ``KERAS_BACKEND`` or Keras's
+        configuration file names another) is not installed: a message that
+        says so and how to install it or choose another backend, chained to
+        Keras's error.
     ImportError
-        If Keras (or TensorFlow) cannot be imported -- the original error,
-        with whatever TensorFlow printed while failing -- or if Keras's
-        backend is not TensorFlow.
+        If Keras (or TensorFlow) cannot be imported otherwise -- the original
+        error, with whatever TensorFlow printed while failing -- or if Keras's
+        backend is not one skcoteach supports.
     """
     # TensorFlow not loaded yet (by skcoteach or by the user): its start-up is
     # ours, and so is what it prints, also while the GPUs are first listed.
     starting = "tensorflow" not in sys.modules
-    with tensorflow_start_up_hidden() if starting else contextlib.nullcontext():
-        import keras
+    # Keras not loaded yet: its first import is ours, and it must not move the caller's
+    # global random states (importing jax draws from NumPy's, in jax._src.clusters).
+    saved = (random.getstate(), np.random.get_state()) if "keras" not in sys.modules else None
+    try:
+        with tensorflow_start_up_hidden() if starting else contextlib.nullcontext():
+            import keras
 
-        from .backends import check_backend
+            from .backends import check_backend
 
-        check_backend(keras.backend.backend())
-        from .backends import api
+            check_backend(keras.backend.backend())
+            from .backends import api
 
-        # Once per process: under TensorFlow, its thread pools sized from the
-        # parallel engine's OMP_NUM_THREADS, GPU memory growth, the fork check.
-        api().configure()
+            # Once per process: under TensorFlow, its thread pools sized from the
+            # parallel engine's OMP_NUM_THREADS, GPU memory growth, the fork check.
+            api().configure()
+    except ModuleNotFoundError as exc:
+        if exc.name not in _BACKEND_INSTALLS:
+            raise
+        raise ModuleNotFoundError(_missing_backend_message(exc.name), name=exc.name) from exc
+    finally:
+        if saved is not None:
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])
     return keras
+
+
+#: The install that brings each Keras backend skcoteach supports.
+_BACKEND_INSTALLS = {"tensorflow": "pip install skcoteach", "jax": 'pip install "skcoteach[jax]"'}
+
+
+def _missing_backend_message(name: str) -> str:
+    """What to do when Keras's backend ``name`` is not installed."""
+    other = next(other for other in _BACKEND_INSTALLS if other != name)
+    return (
+        f"Keras's backend is {name!r}, which is not installed. Keras takes its backend from "
+        "the environment variable KERAS_BACKEND, else from ~/.keras/keras.json, else "
+        f"TensorFlow. Install {name} ({_BACKEND_INSTALLS[name]} installs it), or, where {other} "
+        f"is installed, set KERAS_BACKEND={other} before Python imports keras."
+    )
 
 
 # ----------------------------------------------------------------------

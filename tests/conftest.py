@@ -1,5 +1,6 @@
 """Shared fixtures: tiny models and small data keep the suite fast."""
 
+import importlib.util
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -27,14 +28,33 @@ def keras_backend():
     return keras.backend.backend()
 
 
+def tensorflow_installed():
+    """Whether TensorFlow can be imported (the JAX CI job installs none)."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def _reason(marker, default):
+    return marker.args[0] if marker.args else marker.kwargs.get("reason", default)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip the ``tensorflow_only`` tests when Keras runs another backend (the JAX CI job)."""
+    """Skip the tests that cannot run on this process's Keras backend or installation.
+
+    ``tensorflow_only`` tests are skipped when Keras runs another backend (the
+    JAX CI job); ``needs_tensorflow`` tests, which run on every backend but
+    use TensorFlow itself, when TensorFlow is not installed.
+    """
+    if not tensorflow_installed():
+        for item in items:
+            why = item.get_closest_marker("needs_tensorflow")
+            if why is not None:
+                reason = _reason(why, "it uses TensorFlow")
+                item.add_marker(pytest.mark.skip(reason=f"TensorFlow not installed: {reason}"))
     marked = [item for item in items if item.get_closest_marker("tensorflow_only")]
     if not marked or keras_backend() == "tensorflow":
         return
     for item in marked:
-        why = item.get_closest_marker("tensorflow_only")
-        reason = why.args[0] if why.args else why.kwargs.get("reason", "TensorFlow's program")
+        reason = _reason(item.get_closest_marker("tensorflow_only"), "TensorFlow's program")
         item.add_marker(pytest.mark.skip(reason=f"TensorFlow only: {reason}"))
 
 
@@ -65,9 +85,9 @@ def fit_together_and_alone(estimators, data):
     """
     from sklearn.base import clone
 
-    from skcoteach.backends.tensorflow._joint import fit_together
+    from skcoteach.backends import api
 
-    assert fit_together(estimators, data) == [None] * len(estimators)
+    assert api().fit_together(estimators, data) == [None] * len(estimators)
     pairs = []
     for together, (X_fit, y_fit) in zip(estimators, data):
         alone = clone(together).fit(X_fit, y_fit)

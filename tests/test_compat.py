@@ -1,5 +1,7 @@
 """Fallbacks of skcoteach._compat when a private API of a dependency is gone."""
 
+import importlib.util
+import os
 import random
 import subprocess
 import sys
@@ -23,6 +25,7 @@ def _one_adam_step(optimizer_class, **options):
     return variable.numpy()
 
 
+@pytest.mark.needs_tensorflow("the fused Adam of the TensorFlow program")
 def test_fused_adam_falls_back_to_keras_update_without_the_moment_attributes(monkeypatch):
     import keras
     import tensorflow as tf
@@ -124,3 +127,51 @@ def test_scikit_learn_without_parameter_validation_is_refused_clearly():
     assert done.returncode != 0
     major_minor = ".".join(_minimum_versions()["scikit-learn"].split(".")[:2])
     assert f"skcoteach needs scikit-learn >= {major_minor} " in done.stderr
+
+
+@pytest.mark.parametrize("backend, other", [("tensorflow", "jax"), ("jax", "tensorflow")])
+def test_a_backend_that_is_not_installed_is_named_with_its_install(backend, other):
+    # A finder first on sys.meta_path hides the backend as if it were not installed.
+    code = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {backend!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from skcoteach._compat import import_keras\n"
+        "try:\n    import_keras()\n"
+        "except ModuleNotFoundError as exc:\n"
+        "    print(exc.name, type(exc.__cause__).__name__, exc, sep='|')\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    name, cause, message = done.stdout.strip().split("|")
+    assert (name, cause) == (backend, "ModuleNotFoundError")
+    assert f"Keras's backend is {backend!r}, which is not installed" in message
+    assert _compat._BACKEND_INSTALLS[backend] in message
+    assert f"set KERAS_BACKEND={other} before Python imports keras" in message
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_the_first_import_of_keras_leaves_the_global_random_states_alone(backend):
+    # Importing jax draws from NumPy's global state (jax._src.clusters); the first fit of a
+    # process imports Keras and its backend through import_keras.
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    code = (
+        "import pickle, random, sys\n"
+        "import numpy as np\n"
+        "random.seed(7)\nnp.random.seed(7)\n"
+        "before = pickle.dumps((random.getstate(), np.random.get_state()))\n"
+        "from skcoteach._compat import import_keras\n"
+        "keras = import_keras()\n"
+        "assert keras.backend.backend() == sys.argv[1], keras.backend.backend()\n"
+        "print(pickle.dumps((random.getstate(), np.random.get_state())) == before)\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-c", code, backend], capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -1,18 +1,23 @@
 """Imbalanced classes: the per-class small-loss selection and the noise estimate."""
 
+import importlib
+
+import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
-tf = pytest.importorskip("tensorflow")
+from skcoteach import CoTeachingClassifier, rules
+from skcoteach._selection import class_quotas, smallest_mask_per_class
+from skcoteach.schedules import n_kept
 
-from skcoteach import CoTeachingClassifier, rules  # noqa: E402
-from skcoteach._selection import class_quotas, smallest_mask_per_class  # noqa: E402
-from skcoteach.schedules import n_kept  # noqa: E402
+from .conftest import fit_together_and_alone, tensorflow_installed, tiny_mlp
 
-from .conftest import fit_together_and_alone, tiny_mlp  # noqa: E402
+# The tests on TensorFlow tensors are tensorflow_only; the others run on every backend,
+# also where TensorFlow is not installed (the JAX CI job).
+tf = importlib.import_module("tensorflow") if tensorflow_installed() else None
 
 
 def reference_quotas(counts, fraction, total):
@@ -86,11 +91,12 @@ def test_per_class_keeps_a_rare_class_the_global_rule_drops():
 
 
 def _random_step(seed, n_peers=2, batch=50, n_classes=3):
+    """Losses, log-probabilities and labels of one batch, as tensors of Keras's backend."""
     rng = np.random.RandomState(seed)
-    log_probs = tf.nn.log_softmax(
-        tf.constant(rng.normal(size=(n_peers, batch, n_classes)), tf.float32)
+    log_probs = keras.ops.log_softmax(
+        keras.ops.convert_to_tensor(rng.normal(size=(n_peers, batch, n_classes)), "float32")
     )
-    labels = tf.constant(rng.choice(n_classes, batch, p=[0.8, 0.15, 0.05]))
+    labels = keras.ops.convert_to_tensor(rng.choice(n_classes, batch, p=[0.8, 0.15, 0.05]))
     return rules.cross_entropy(log_probs, labels), log_probs, labels
 
 
@@ -136,10 +142,11 @@ def test_global_selection_ignores_the_labels(rule):
 
 def test_rules_check_the_selection():
     losses, log_probs, labels = _random_step(2)
+    weights = keras.ops.ones(50)
     with pytest.raises(ValueError, match=r"selection must be one of \['global', 'per_class'\]"):
-        rules.coteaching(losses, log_probs, 0.6, tf.ones(50), labels=labels, selection="local")
+        rules.coteaching(losses, log_probs, 0.6, weights, labels=labels, selection="local")
     with pytest.raises(ValueError, match="needs the labels"):
-        rules.coteaching(losses, log_probs, 0.6, tf.ones(50), selection="per_class")
+        rules.coteaching(losses, log_probs, 0.6, weights, selection="per_class")
 
 
 def test_bad_selection_names_the_options(digits):
@@ -188,7 +195,6 @@ def test_pickle_and_warm_start_keep_the_selection(digits):
     assert clf.model_.rule_options == {}
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
 def test_grouped_search_equals_separate_fits_per_class():
     from sklearn.datasets import load_digits
 
@@ -288,6 +294,7 @@ print("RESULT" + json.dumps({
 """
 
 
+@pytest.mark.needs_tensorflow("tf.distribute's MirroredStrategy")
 def test_per_class_selection_under_a_distribution_strategy():
     import json
     import subprocess

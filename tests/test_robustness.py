@@ -200,6 +200,7 @@ def test_fit_succeeds_or_raises_a_documented_error(
     assert len(clf.peers_) == n_peers and clf.n_iter_ == 1
 
 
+@pytest.mark.needs_tensorflow("a caller's tf.random.set_seed")
 def test_tensorflow_global_seed_does_not_change_a_seeded_fit(digits):
     """The shuffle is stateless: a caller's tf.random.set_seed cannot change it."""
     import tensorflow as tf

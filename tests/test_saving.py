@@ -125,10 +125,13 @@ def test_logit_peers_round_trip(iris, tmp_path):
 
 
 def test_config_round_trip(iris):
-    from skcoteach.backends.tensorflow._ensemble import MeanVector, PeerEnsemble
+    """The ensemble class of this process's backend rebuilds from its JSON-safe configuration."""
+    from skcoteach.backends._config import MeanVector
 
     X, y = iris
     clf = CoTeachingClassifier(strategy="jocor", strategy__co_lambda=0.3, **TINY).fit(X, y)
+    PeerEnsemble = type(clf.model_)  # the TensorFlow or the JAX backend's
+    assert PeerEnsemble.__module__.startswith(f"skcoteach.backends.{keras.backend.backend()}.")
     config = clf.model_.get_config()
     assert config["rule_options"] == {"co_lambda": 0.3}
     assert config["n_samples"] == len(X)

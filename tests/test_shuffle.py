@@ -93,6 +93,7 @@ def test_the_default_order_follows_the_strategy(digits, orders, strategy, expect
     assert np.array_equal(orders[0], orders[1]) == (expected == "once")
 
 
+@pytest.mark.needs_tensorflow("the epoch order of the TensorFlow program")
 def test_once_is_the_first_epoch_of_the_reshuffled_order():
     from skcoteach.backends.tensorflow._training import epoch_order
 
