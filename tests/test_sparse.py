@@ -1,4 +1,4 @@
-"""scipy.sparse input: everywhere X goes, never densified as a whole."""
+"""scipy.sparse input: everywhere X goes, never densified as a whole, on every Keras backend."""
 
 import subprocess
 import sys
@@ -16,11 +16,6 @@ from skcoteach import CoTeachingClassifier
 from skcoteach._build import feature_scaling
 from skcoteach.label_issues import find_label_issues
 from skcoteach.model_selection import CoTeachingGridSearchCV
-
-pytestmark = pytest.mark.tensorflow_only(
-    'sparse rows are trained as ragged tensors by the TensorFlow program only'
-)
-
 
 FORMATS = ["csr", "csc", "coo"]
 
