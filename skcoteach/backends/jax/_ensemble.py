@@ -18,28 +18,13 @@ from keras import ops
 
 from ... import rules
 from .._config import EnsembleConfig, output_activation
+from ._outputs import log_probabilities, output_logits
 from ._programs import call_index, programs
+from ._rows import n_rows, on_device, take_rows
+from ._sharding import Placement
 from ._state import ForgetRate, Slot, keep_fraction
 
-__all__ = ["PeerEnsemble", "log_probabilities", "output_activation"]
-
-
-def log_probabilities(outputs: Any, kind: str) -> Any:
-    """Log-probabilities of shape (batch, n_classes) from a peer's raw output.
-
-    As the TensorFlow backend's, except that probabilities are always
-    clipped to ``[eps, 1]`` before the logarithm (Keras's JAX backend keeps no
-    logits on a softmax output); this is what Keras's own JAX cross-entropy
-    computes.
-    """
-    binary = outputs.shape[-1] == 1
-    if kind == "logits":
-        if binary:
-            return ops.log_sigmoid(ops.concatenate([-outputs, outputs], axis=-1))
-        return ops.log_softmax(outputs, axis=-1)
-    if binary:
-        outputs = ops.concatenate([1.0 - outputs, outputs], axis=-1)
-    return ops.log(ops.clip(outputs, keras.config.epsilon(), 1.0))
+__all__ = ["PeerEnsemble", "log_probabilities", "output_activation", "output_logits"]
 
 
 @keras.saving.register_keras_serializable(package="skcoteach")
@@ -82,6 +67,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         self.sample_stats = Slot(self._own, "stats")
         self.resize_sample_statistics(n_samples)
         self.batch_size = None  # of the training function; see set_training_arrays
+        self._placement = Placement()  # the distribution's, from set_training_arrays
 
     # ------------------------------------------------------------------
     # What the estimator and the callbacks use
@@ -114,10 +100,15 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         return ForgetRate(Slot(self._own, "forget"))
 
     def peer_log_probabilities(self, x, training=False):
-        """Stacked log-probabilities of every peer, shape (n_peers, batch, n_classes)."""
-        return ops.stack(
-            [log_probabilities(peer(x, training=training), self.output_kind) for peer in self.peers]
-        )
+        """Stacked log-probabilities of every peer, shape (n_peers, batch, n_classes).
+
+        From the logits of a softmax or sigmoid output (:func:`output_logits`).
+        """
+        out = []
+        for peer in self.peers:
+            with output_logits(peer, self.output_kind) as kind:
+                out.append(log_probabilities(peer(x, training=training), kind))
+        return ops.stack(out)
 
     def call(self, x, training=False):
         """Mean class probabilities of the peers."""
@@ -138,20 +129,32 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             Weights of the samples.
         batch_size : int, default=32
             Size of the mini-batches (the last one of an epoch may be smaller).
+
+        Notes
+        -----
+        Under a ``keras.distribution`` set now, the arrays are replicated on
+        its devices and the programs shard each batch among them
+        (:mod:`skcoteach.backends.jax._sharding`).
         """
         if x is None:
             self._training_arrays = ()
             return
-        arrays = _on_device(x, y, sample_weight)
-        self.order.assign(np.arange(int(arrays[0].shape[0]), dtype=np.int32))
+        placement = Placement.current()
+        if placement.key != self._placement.key:
+            self.train_function = self.test_function = None
+        self._placement = placement
+        arrays = placement.put(on_device(x, y, sample_weight))
+        self.order.assign(np.arange(n_rows(arrays[0]), dtype=np.int32))
         if self.batch_size != batch_size:
             self.train_function = None
         self.batch_size = int(batch_size)
         self._training_arrays = arrays
 
     def set_validation_arrays(self, x: Any = None, y: Any = None, sample_weight: Any = None) -> None:
-        """Place the validation set on the device; validation batches are then sample indices."""
-        self._validation_arrays = () if x is None else _on_device(x, y, sample_weight)
+        """Place the validation set as the training arrays are; validation batches are then sample indices."""
+        self._validation_arrays = (
+            () if x is None else self._placement.put(on_device(x, y, sample_weight))
+        )
 
     def set_epoch_order(self, order: Any) -> None:
         """Set the order of the training samples that the coming epoch visits."""
@@ -162,7 +165,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         """Mini-batches of an epoch on the training arrays held (0 without them)."""
         if not self._training_arrays:
             return 0
-        return -(-int(self._training_arrays[0].shape[0]) // self.batch_size)
+        return -(-n_rows(self._training_arrays[0]) // self.batch_size)
 
     def calls_per_epoch(self, n_samples: int) -> int:
         """Calls of the training function in an epoch of ``n_samples`` (Keras's steps)."""
@@ -232,7 +235,9 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         """``state`` after one optimizer step on the batch at ``positions`` of the epoch's order.
 
         ``state`` is Keras's (trainable, non-trainable, optimizer and metric
-        variables' values) and the ensemble's own (:attr:`_own`).
+        variables' values) and the ensemble's own (:attr:`_own`).  Under a
+        distribution (:attr:`_placement`), the gathered batch is sharded among
+        the devices and the new state is laid out as :meth:`_state_shardings` says.
         """
         trainable, non_trainable, optimizer_variables, metrics, own = state
 
@@ -242,8 +247,8 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
                 *zip(self.non_trainable_variables, non_trainable),
             ]
             with keras.StatelessScope(state_mapping=mapping, collect_losses=True) as scope:
-                index = ops.take(own["order"], positions)
-                data = (*(ops.take(a, index, axis=0) for a in arrays), index)
+                index = self._placement.shard_batch(ops.take(own["order"], positions))
+                data = self._placement.shard_batch((*gather(arrays, index), index))
                 total, step = self._batch_loss(data, own)
             return total, (step, _current(scope, self.non_trainable_variables, non_trainable))
 
@@ -256,7 +261,33 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         with keras.StatelessScope(state_mapping=list(zip(self.metrics_variables, metrics))) as scope:
             own = self._record_batch(step, own)
         metrics = _current(scope, self.metrics_variables, metrics)
-        return trainable, non_trainable, optimizer_variables, metrics, own
+        state = trainable, non_trainable, optimizer_variables, metrics, own
+        return self._placement.constrain(state, self._state_shardings())
+
+    def _state_shardings(self, *groups: str) -> Any:
+        """The shardings of the training state under :attr:`_placement` (None on one device).
+
+        The state of :meth:`_train_step`, or only its ``groups`` (of
+        ``"trainable"``, ``"non_trainable"``, ``"optimizer"``, ``"metrics"``,
+        ``"own"``): Keras's variables as the distribution lays them out, the
+        ensemble's own arrays replicated.
+        """
+        placement = self._placement
+        if placement.mesh is None:
+            return None
+        variables = {
+            "trainable": self.trainable_variables,
+            "non_trainable": self.non_trainable_variables,
+            "optimizer": self.optimizer.variables,
+            "metrics": self.metrics_variables,
+        }
+        groups = groups or ("trainable", "non_trainable", "optimizer", "metrics", "own")
+        return tuple(
+            {key: placement.replicated() for key in self._own}
+            if group == "own"
+            else placement.variable_shardings(variables[group])
+            for group in groups
+        )
 
     def _train_logs(self, state: tuple) -> dict[str, Any]:
         """The training logs of ``state``: running means since the epoch start, the forget rate."""
@@ -281,13 +312,14 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             return self.train_function
         compiled = programs(self)
         steps, batch_size = self.batches_per_call, int(self.batch_size)
+        placement, shardings = self._placement, self._state_shardings()
 
         def function(state, iterator):
             call = call_index(next(iterator))
             arrays = self._training_arrays
-            n = int(arrays[0].shape[0])
+            n = n_rows(arrays[0])
             n_full = n // batch_size
-            state = (*state, dict(self._own))
+            state = placement.put_state((*state, dict(self._own)), shardings)
             state, logs = compiled.scan(state, np.int32(call * steps), np.int32(n_full), arrays)
             if n % batch_size and call == self.calls_per_epoch(n) - 1:
                 positions = np.arange(n_full * batch_size, n, dtype=np.int32)
@@ -310,7 +342,8 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             *zip(self.metrics_variables, metrics),
         ]
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            x, y, sample_weight = (ops.take(a, index, axis=0) for a in arrays)
+            index = self._placement.shard_batch(index)
+            x, y, sample_weight = self._placement.shard_batch(gather(arrays, index))
             probs = self(x, training=False)
             y = ops.cast(y, "int32")
             picked = ops.take_along_axis(probs, y[:, None], axis=1)[:, 0]
@@ -323,16 +356,30 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
                 "accuracy": self.val_accuracy_tracker.result(),
             }
         metrics = _current(scope, self.metrics_variables, metrics)
-        return logs, (trainable, non_trainable, metrics)
+        state = self._placement.constrain(
+            (trainable, non_trainable, metrics),
+            self._state_shardings("trainable", "non_trainable", "metrics"),
+        )
+        return logs, state
 
     def make_test_function(self, force=False):
-        """Build the function ``evaluate`` calls on a batch of validation sample indices."""
+        """Build the function ``evaluate`` calls on a batch of validation sample indices.
+
+        Under a distribution, indices of -1 (the padding that lets Keras's
+        loop divide the last batch among the devices) are left out.
+        """
         if self.test_function is not None and not force:
             return self.test_function
-        compiled = programs(self)
+        compiled, placement = programs(self), self._placement
+        shardings = self._state_shardings("trainable", "non_trainable", "metrics")
 
         def function(state, iterator):
-            index = jnp.asarray(_first(next(iterator)), jnp.int32)
+            index = _first(next(iterator))
+            if placement.mesh is None:
+                index = jnp.asarray(index, jnp.int32)
+            else:
+                index = np.asarray(index, np.int32)
+                index, state = index[index >= 0], placement.put_state(state, shardings)
             return compiled.test(state, index, self._validation_arrays)
 
         self.test_function = function
@@ -355,14 +402,7 @@ def _current(scope: Any, variables: list, values: list) -> list:
     return out
 
 
-def _on_device(x: Any, y: Any, sample_weight: Any) -> tuple:
-    """``(x, y, sample_weight)`` as JAX arrays of one length (float32, int32, float32)."""
-    arrays = (
-        jnp.asarray(np.asarray(x, np.float32)),
-        jnp.asarray(np.asarray(y, np.int32)),
-        jnp.asarray(np.asarray(sample_weight, np.float32)),
-    )
-    lengths = [int(a.shape[0]) for a in arrays]
-    if len(set(lengths)) != 1:
-        raise ValueError(f"x, y and sample_weight must have the same length, got {lengths}.")
-    return arrays
+def gather(arrays: tuple, index: Any) -> tuple:
+    """The samples ``index`` of ``(x, y, sample_weight)`` (``x`` read by :func:`take_rows`)."""
+    x, *rest = arrays
+    return (take_rows(x, index), *(ops.take(a, index, axis=0) for a in rest))

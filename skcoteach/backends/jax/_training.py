@@ -17,7 +17,9 @@ import scipy.sparse as sp
 
 from ..._callbacks import StepCountProgbar
 from ..._fit import TrainingRun
-from .._fit_loop import fit_callbacks, predict_proba, record  # noqa: F401  (this backend's, too)
+from .._fit_loop import fit_callbacks, record  # noqa: F401  (this backend's, too)
+from .._fit_loop import predict_proba as _predict_proba
+from ._sharding import Placement
 
 if TYPE_CHECKING:
     from ..._classifier import CoTeachingClassifier
@@ -89,10 +91,12 @@ _STATE_ATTRIBUTES = (
     "optimizer",
     "batches_per_call",
     "batch_size",
+    "_placement",
     "rule_name",
     "_rule",
     "rule_options",
     "train_function",
+    "test_function",  # built for _placement, as train_function is
 )
 
 
@@ -116,6 +120,22 @@ def restore(ensemble: PeerEnsemble, saved: dict[str, Any]) -> None:
     ensemble._own.update({key: jnp.asarray(value) for key, value in saved["own"].items()})
 
 
+def predict_proba(model: Any, X: Any, batch_size: int) -> np.ndarray:
+    """The ensemble's mean class probabilities of a validated ``X``, float64.
+
+    As :func:`skcoteach.backends._fit_loop.predict_proba`.  Under a
+    ``keras.distribution``, whose loop shards every batch among the devices,
+    a dense ``X`` is padded to a multiple of the devices in batches of
+    ``batch_size`` rounded up to one; the padding's rows are left out of the
+    result.
+    """
+    placement = Placement.current()
+    if placement.replicas == 1 or sp.issparse(X):
+        return _predict_proba(model, X, batch_size)
+    padded = placement.pad_rows(np.asarray(X))
+    return _predict_proba(model, padded, placement.batch_size(batch_size))[: X.shape[0]]
+
+
 def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -> TrainingRun:
     """Run Keras's JAX training loop on the estimator's ``model_`` for ``epochs`` epochs.
 
@@ -123,7 +143,9 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
     the training and validation arrays are placed on the device once, and
     every call of the ensemble's training function trains
     ``batches_per_call`` (the estimator's ``steps_per_execution``) mini-batches gathered from them; Keras's data
-    stream only counts the calls.
+    stream only counts the calls.  Under a ``keras.distribution`` (data
+    parallelism), the arrays are replicated on its devices and every batch is
+    sharded among them (:mod:`skcoteach.backends.jax._sharding`).
 
     Returns
     -------
@@ -131,27 +153,27 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
     """
     est, model = estimator, estimator.model_
     X, y_enc, weights, val = prepared.X, prepared.y_enc, prepared.weights, prepared.validation
-    if sp.issparse(X) or (val is not None and sp.issparse(val[0])):
-        raise TypeError(
-            "Sparse X is not supported yet with Keras's JAX backend; pass X.toarray(), "
-            "or use the TensorFlow backend (KERAS_BACKEND=tensorflow), which trains on "
-            "sparse rows without densifying the whole matrix."
-        )
     plan = fit_callbacks(est, prepared, progress_bar=BatchProgbar)
     if not model.built:  # loaded from a pickle: built on a sample, not on Keras's call numbers
-        model(np.asarray(X[:2], np.float32))
+        model(np.asarray(X[:2].toarray() if sp.issparse(X) else X[:2], np.float32))
     model.set_training_arrays(X, y_enc, weights, batch_size=est.batch_size)
     model.set_validation_arrays(*(val or ()))
     calls = model.calls_per_epoch(X.shape[0])
-    validation = None if val is None else (est._batch_positions(val[0].shape[0]),)
+    # Under a keras.distribution, Keras's loop shards each batch it yields among
+    # the devices: the call numbers come once per device, the validation indices
+    # padded with -1 (which the test function drops) in batches that divide.
+    placement = model._placement
+    validation = None
+    if val is not None:
+        validation = (placement.pad_rows(est._batch_positions(val[0].shape[0]), fill=-1),)
     try:
         history = model.fit(
-            np.arange(calls, dtype=np.int32),
-            batch_size=1,
+            placement.stream(calls),
+            batch_size=placement.replicas,
             epochs=est.n_iter_ + epochs,
             initial_epoch=est.n_iter_,
             validation_data=validation,
-            validation_batch_size=est.batch_size,
+            validation_batch_size=placement.batch_size(est.batch_size),
             callbacks=plan.callbacks,
             shuffle=False,  # the order is the ensemble's (OrderScheduler)
             verbose=est.verbose,
