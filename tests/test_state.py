@@ -158,7 +158,6 @@ def _diverging(**params):
     )
 
 
-@pytest.mark.tensorflow_only('JAX clips probabilities before the logarithm: this fit does not diverge there')
 def test_a_diverging_fit_raises_and_stays_unfitted(digits):
     X, y, _, _ = digits
     clf = _diverging()
@@ -168,7 +167,6 @@ def test_a_diverging_fit_raises_and_stays_unfitted(digits):
         check_is_fitted(clf)
 
 
-@pytest.mark.tensorflow_only('JAX clips probabilities before the logarithm: this fit does not diverge there')
 def test_a_diverging_warm_start_keeps_the_previous_fit(digits):
     X, y, X_test, _ = digits
     clf = _diverging(warm_start=True).set_params(optimizer__learning_rate=0.01)
