@@ -27,6 +27,7 @@ __all__ = [
     "AUTO_TAU_WARMUP_STEPS",
     "divergence_error",
     "estimate_noise",
+    "fit_divergence",
     "ForgetRateScheduler",
     "loss_divergence",
     "OrderScheduler",
@@ -188,6 +189,22 @@ def divergence_error(epoch: int, what: str, learning_rate: Any, note: str = "") 
         f"Training diverged in epoch {epoch} (0-based, as in history_): {what}.{note} "
         f"Try a smaller learning rate, e.g. optimizer__learning_rate={rate / 10:g}."
     )
+
+
+def fit_divergence(estimator: Any, history: dict[str, list], learning_rate: Any) -> ValueError | None:
+    """The ``ValueError`` a fit of ``estimator`` raises for these epochs' logs, or None.
+
+    A fit trained with others in one program (grouped search) runs all its
+    epochs; afterwards it is judged as :class:`StopOnDivergence` would have
+    judged it alone: a non-finite epoch loss, else non-finite weights.
+    """
+    losses = history.get("loss", [])
+    found = loss_divergence(losses)
+    if found is None:
+        if weights_finite(estimator.model_.peers):
+            return None
+        found = (max(len(losses) - 1, 0), WEIGHTS_NOT_FINITE)
+    return divergence_error(*found, learning_rate)
 
 
 class StopOnDivergence(keras.callbacks.Callback):

@@ -203,7 +203,6 @@ def _fit_alone(estimator, X, y):
     return [estimator], [(error, time.perf_counter() - start)]
 
 
-
 class CoTeachingGridSearchCV(GridSearchCV):
     """Exhaustive search over a parameter grid, training the fits of a group together.
 
@@ -229,6 +228,11 @@ class CoTeachingGridSearchCV(GridSearchCV):
     last step is not a :class:`~skcoteach.CoTeachingClassifier`, and a search
     given fit parameters (e.g. ``sample_weight``) are fitted one by one as
     :class:`~sklearn.model_selection.GridSearchCV` does.
+
+    Under Keras's JAX backend the fits of a group also share the training-set
+    size and every parameter but ``tau``, ``Tk``, ``c``, ``shuffle``,
+    ``class_weight`` and ``random_state``; one program trains their stacked
+    states (user guide, "Grid search").
 
     Parameters
     ----------
@@ -355,6 +359,9 @@ class CoTeachingGridSearchCV(GridSearchCV):
 
     def _fit_all(self, X, y, candidates, splits):
         """Fit every (candidate, fold) pair; ``{job key: (fitted, error, seconds)}``."""
+        from .backends import api
+
+        backend = api()
         estimator = self.estimator
         data = {}  # (other params, split) -> (X_train, y_train, fitted preprocessing)
         groups = {}  # group key -> list of jobs
@@ -383,8 +390,8 @@ class CoTeachingGridSearchCV(GridSearchCV):
                 Xt, pre = data[other_key]
                 if pre is not None:
                     job_estimator.steps = [*pre.steps, job_estimator.steps[-1]]
-                n_batches = -(-len(y_train) // classifier.batch_size)
-                group = (other_key[0], _shared_key(classifier), n_batches)
+                own_key = backend.group_key(classifier, len(y_train))
+                group = (other_key[0], _shared_key(classifier), own_key)
                 groups.setdefault(group, []).append((key, job_estimator, classifier, Xt, y_train))
 
         tasks, keys, self.n_fits_together_ = [], [], []

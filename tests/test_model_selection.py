@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skcoteach import CoTeachingClassifier
 from skcoteach.model_selection import CoTeachingGridSearchCV
 
-from .conftest import fit_together_and_alone, tiny_mlp
+from .conftest import fit_together_and_alone, keras_backend, tiny_mlp
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,6 @@ def _assert_same_search(ours, theirs):
     assert ours.best_score_ == pytest.approx(theirs.best_score_, abs=1e-6)
 
 
-@pytest.mark.tensorflow_only('grouped training in one program (JAX: each fit alone, for now)')
 def test_same_results_as_gridsearchcv(small):
     X, y = small
     grid = [{"tau": [0.1, 0.5], "Tk": [1, 3]}, {"shuffle": ["once"]}]
@@ -62,12 +61,22 @@ def test_same_results_as_gridsearchcv(small):
     assert np.all(ours.cv_results_["mean_fit_time"] > 0)
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
-def test_each_fit_equals_its_own_fit(small):
-    """Rules, orders, peers and seeds differ per fit; weights match a separate fit."""
+@pytest.mark.parametrize("stacking", ["vmap", "map"])
+def test_each_fit_equals_its_own_fit(small, stacking, monkeypatch):
+    """Rules, orders, peers and seeds differ per fit; weights match a separate fit.
+
+    Under JAX, with either form of a stack's step (``vmap`` or ``lax.map``).
+    """
+    if keras_backend() == "jax":
+        from skcoteach.backends.jax import _joint
+
+        monkeypatch.setattr(_joint, "STACKING", stacking)
+    elif stacking != "vmap":
+        pytest.skip("the stacking of Keras's JAX backend")
     X, y = small
     params = [
         dict(tau=0.3, Tk=2),
+        dict(tau=0.6, Tk=1, shuffle=True, random_state=2),  # stacked with the first under JAX
         dict(tau=0.5, strategy="jocor", shuffle="once", random_state=4),
         dict(tau=0.4, strategy="coteaching_plus", n_peers=3, model__hidden=8),
         dict(tau=0.2, shuffle=False),
@@ -85,7 +94,34 @@ def test_each_fit_equals_its_own_fit(small):
         assert together.n_iter_ == alone.n_iter_ == 2
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
+def test_what_trains_together(small, monkeypatch):
+    """Schedules and seeds share a program on both backends; networks only on TensorFlow.
+
+    Under JAX a group is a stack of fits of one program, trained by the step
+    under ``vmap``: another network is another stack.
+    """
+    X, y = small
+    grid = {"tau": [0.1, 0.5], "random_state": [0, 1], "model__hidden": [4, 8]}
+    stacks = []
+    if keras_backend() == "jax":
+        from skcoteach.backends.jax import _joint
+
+        train_stack = _joint._train_stack
+
+        def recorded(jobs):
+            stacks.append(sorted(job.estimator.get_params()["model__hidden"] for job in jobs))
+            return train_stack(jobs)
+
+        monkeypatch.setattr(_joint, "_train_stack", recorded)
+    ours = CoTeachingGridSearchCV(_clf(), grid, cv=2).fit(X, y)
+    _assert_same_search(ours, GridSearchCV(_clf(), grid, cv=2).fit(X, y))
+    if keras_backend() == "jax":
+        assert sorted(ours.n_fits_together_) == [8, 8]
+        assert sorted(stacks) == [[4] * 8, [8] * 8]
+    else:
+        assert ours.n_fits_together_ == [16]
+
+
 def test_pipeline_with_preprocessing_candidates(small):
     X, y = small
     pipe = make_pipeline(StandardScaler(), _clf())
@@ -101,7 +137,6 @@ def test_pipeline_with_preprocessing_candidates(small):
     assert ours.best_estimator_[-1].n_iter_ == 2
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
 def test_fits_trained_alone_and_failures(small):
     """tau="auto" is fitted alone; an invalid candidate scores error_score as in GridSearchCV."""
     X, y = small
@@ -118,7 +153,6 @@ def test_fits_trained_alone_and_failures(small):
         CoTeachingGridSearchCV(_clf(), grid, cv=2, error_score="raise").fit(X, y)
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
 def test_chunks_and_unequal_folds(small):
     X, y = small
     grid = {"tau": [0.1, 0.5]}
@@ -168,7 +202,6 @@ def test_bad_max_fits_together(small):
         CoTeachingGridSearchCV(_clf(), {"tau": [0.2]}, max_fits_together=0).fit(X, y)
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
 def test_groups_go_to_joblib_workers(small):
     """n_jobs=2 sends the groups to loky workers; the fitted fits travel back pickled."""
     X, y = small
@@ -179,19 +212,23 @@ def test_groups_go_to_joblib_workers(small):
 
 
 def _linear(meta):
-    """No ReLU that could die and freeze the weights: a too large step overflows them."""
+    """No ReLU that could die and freeze the weights: a too large step overflows them.
+
+    Logits out (no softmax): Keras's JAX backend computes a softmax output's
+    cross-entropy from clipped probabilities, whose gradient vanishes once
+    saturated, so a too large step would not diverge there.
+    """
     import keras
 
     return keras.Sequential(
         [
             keras.Input(meta["X_shape_"][1:]),
             keras.layers.Dense(16),
-            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+            keras.layers.Dense(meta["n_classes_"]),
         ]
     )
 
 
-@pytest.mark.tensorflow_only('grouped training in one program')
 def test_diverging_fits_fail_as_their_own_fits_do(small):
     X, y = small
     clf = CoTeachingClassifier(

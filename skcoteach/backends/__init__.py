@@ -17,8 +17,13 @@ Keras backend:
 
 - :mod:`skcoteach.backends.jax`: the JAX training program (``_ensemble``:
   the ensemble whose training function is a ``lax.scan`` over mini-batches
-  gathered on the device; ``_training``: the fit, the epoch order, the
-  prediction), with the same module names for what the estimator calls.
+  gathered on the device; ``_rows``: the rows a batch gathers, dense or a
+  scipy.sparse ``X`` held in CSR layout; ``_sharding``: data parallelism
+  under a ``keras.distribution``; ``_joint``: the fits of a grouped search
+  stacked and trained by one ``vmap``-ped program; ``_predict``: prediction
+  by one compiled program per network structure; ``_outputs``: the loss
+  from a softmax output's logits; ``_training``: the fit, the epoch order),
+  with the same module names for what the estimator calls.
 
 What both share is backend-neutral and lives here: ``_fit_loop`` (the
 callbacks around Keras's ``fit`` and the record of a fit), ``_resume`` (the
@@ -43,7 +48,7 @@ __all__ = ["SPARSE", "SUPPORTED", "api", "check_backend", "configured", "current
 #: Keras backends skcoteach can train on.
 SUPPORTED = ("tensorflow", "jax")
 #: Those of them that train on scipy.sparse X without densifying it.
-SPARSE = ("tensorflow",)
+SPARSE = ("tensorflow", "jax")
 
 
 def configured() -> str:

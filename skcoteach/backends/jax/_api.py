@@ -7,10 +7,11 @@ import keras
 
 from .._config import output_activation
 from ._ensemble import PeerEnsemble
+from ._joint import fit_together, group_key
+from ._predict import predict_proba
 from ._training import (
     batch_positions,
     epoch_order,
-    predict_proba,
     record,
     restore,
     snapshot,
@@ -24,6 +25,7 @@ __all__ = [
     "configure",
     "epoch_order",
     "fit_together",
+    "group_key",
     "output_activation",
     "predict_proba",
     "prepare_optimizer",
@@ -35,8 +37,6 @@ __all__ = [
     "under_distribution",
 ]
 
-#: Grouped search trains each fit on its own under JAX (no joint program yet).
-fit_together = None
 
 
 def configure() -> None:

@@ -100,25 +100,34 @@ class Programs:
     test: Any
 
 
-def _build(model: Any) -> Programs:
-    """The jitted programs traced on ``model``."""
+def _build(model: Any, stacked: Any = None) -> Programs:
+    """The jitted programs traced on ``model``.
+
+    With ``stacked``, a function ``(step, logs) -> (step, logs)`` that turns
+    the ensemble's training step and logs into those of a stack of fits of
+    its structure (see :mod:`skcoteach.backends.jax._joint`), the training
+    programs train the stack.
+    """
     steps, batch_size = model.batches_per_call, int(model.batch_size)
+    step, logs = model._train_step, model._train_logs
+    if stacked is not None:
+        step, logs = stacked(step, logs)
 
     def scan(state, first, n_full, arrays):
         def body(state, i):
             b = first + i
             positions = b * batch_size + jnp.arange(batch_size, dtype=jnp.int32)
             state = jax.lax.cond(
-                b < n_full, lambda s: model._train_step(s, positions, arrays), lambda s: s, state
+                b < n_full, lambda s: step(s, positions, arrays), lambda s: s, state
             )
             return state, None
 
         state, _ = jax.lax.scan(body, state, jnp.arange(steps, dtype=jnp.int32))
-        return state, model._train_logs(state)
+        return state, logs(state)
 
     def last(state, positions, arrays):
-        state = model._train_step(state, positions, arrays)
-        return state, model._train_logs(state)
+        state = step(state, positions, arrays)
+        return state, logs(state)
 
     return Programs(
         scan=Shared(scan, donate_argnums=(0,)),
@@ -127,9 +136,12 @@ def _build(model: Any) -> Programs:
     )
 
 
-def programs(ensemble: Any) -> Programs:
-    """The programs that train ``ensemble`` (traced on it; executables shared, see the module)."""
-    return _build(ensemble)
+def programs(ensemble: Any, stacked: Any = None) -> Programs:
+    """The programs that train ``ensemble`` (traced on it; executables shared, see the module).
+
+    ``stacked``: train a stack of fits of its structure (see :func:`_build`).
+    """
+    return _build(ensemble, stacked)
 
 
 def call_index(data: Any) -> int:

@@ -8,7 +8,7 @@ import keras
 from .._config import output_activation
 from ._compat import under_strategy, without_default_all_reduce
 from ._ensemble import PeerEnsemble
-from ._joint import fit_together
+from ._joint import fit_together, group_key
 from ._optimizers import fuse
 from ._replicas import under_distribution
 from ._runtime import configure_tensorflow as configure
@@ -29,6 +29,7 @@ __all__ = [
     "configure",
     "epoch_order",
     "fit_together",
+    "group_key",
     "output_activation",
     "predict_proba",
     "prepare_optimizer",

@@ -31,13 +31,10 @@ import tensorflow as tf
 
 from ... import _build
 from ..._callbacks import (
-    WEIGHTS_NOT_FINITE,
     ForgetRateScheduler,
     OrderScheduler,
-    divergence_error,
-    loss_divergence,
+    fit_divergence,
     quiet_retracing,
-    weights_finite,
 )
 from ._lean import LeanTraining
 from ._sparse import as_tensor
@@ -46,7 +43,7 @@ from ._training import counted_fit, record
 if TYPE_CHECKING:
     from ..._classifier import CoTeachingClassifier
 
-__all__ = ["JointEnsembles", "fit_together", "n_batches"]
+__all__ = ["JointEnsembles", "fit_together", "group_key", "n_batches"]
 
 
 class JointEnsembles(LeanTraining, keras.Model):
@@ -122,6 +119,15 @@ def n_batches(n_samples: int, batch_size: int) -> int:
     return -(-int(n_samples) // int(batch_size))
 
 
+def group_key(classifier: CoTeachingClassifier, n_samples: int) -> int:
+    """What the fits trained in one step must share besides the search's own key: batches per epoch.
+
+    Any networks, rules and schedules train together (every job is its own
+    part of the step); the steps must be the same in number.
+    """
+    return n_batches(n_samples, classifier.batch_size)
+
+
 def _buffer_key(array):
     """What identifies the memory of a NumPy array, or of a CSR matrix's three arrays."""
     if sp.issparse(array):
@@ -135,17 +141,6 @@ def _as_tensor(array, converted):
     if key not in converted:
         converted[key] = as_tensor(array)
     return converted[key]
-
-
-def _diverged(estimator, history_logs, learning_rate):
-    """The ``ValueError`` a separate fit raises when training diverged, or None."""
-    losses = history_logs.get("loss", [])
-    found = loss_divergence(losses)
-    if found is None:
-        if weights_finite(estimator.model_.peers):
-            return None
-        found = (max(len(losses) - 1, 0), WEIGHTS_NOT_FINITE)
-    return divergence_error(*found, learning_rate)
 
 
 @dataclass(frozen=True)
@@ -260,7 +255,7 @@ def fit_together(
     for j, job in enumerate(jobs):
         prefix = f"{j}:"
         logs = {k[len(prefix) :]: v for k, v in history.history.items() if k.startswith(prefix)}
-        errors[job.position] = _diverged(job.estimator, logs, joint.optimizer.learning_rate)
+        errors[job.position] = fit_divergence(job.estimator, logs, joint.optimizer.learning_rate)
         if errors[job.position] is None:
             fitted = types.SimpleNamespace(epoch=history.epoch, history=logs)
             record(job.estimator, fitted, job.scheduler)
