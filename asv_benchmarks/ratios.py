@@ -9,7 +9,7 @@ default), prints the ratios with their targets as PASS / FAIL and, with
 
 Usage::
 
-    python ratios.py [RESULT_FILE] [--markdown results.md] [--ids B1 S1 S3]
+    python ratios.py [RESULT_FILE] [--markdown results.md] [--ids B1 S1 S3 S4 S5]
 """
 
 import argparse
@@ -58,6 +58,12 @@ RATIOS = [
     ("S3", "CoTeachingGridSearchCV / GridSearchCV, n_jobs=1, JAX",
      ("search.GridSearchJAX.time_fit", "CoTeachingGridSearchCV"),
      ("search.GridSearchJAX.time_fit", "GridSearchCV"), None),
+    ("S4", "CoTeachingGridSearchCV / GridSearchCV, MNIST 6k, n_jobs=1, TensorFlow",
+     ("search.GridSearchMNIST.time_fit", "CoTeachingGridSearchCV", "tensorflow"),
+     ("search.GridSearchMNIST.time_fit", "GridSearchCV", "tensorflow"), 0.85),
+    ("S5", "CoTeachingGridSearchCV / GridSearchCV, MNIST 6k, n_jobs=1, JAX",
+     ("search.GridSearchMNIST.time_fit", "CoTeachingGridSearchCV", "jax"),
+     ("search.GridSearchMNIST.time_fit", "GridSearchCV", "jax"), 0.85),
     ("M", "sparse fit peak RSS / peak before the fit", ("sparse.SparseFit.peakmem_fit",),
      ("sparse.SparseFit.peakmem_data",), None),
 ]

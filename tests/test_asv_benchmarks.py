@@ -77,7 +77,8 @@ def test_quick_mode_data_is_small_and_learnable(suite):
 @pytest.mark.parametrize("module, cls, combos", [
     ("coteaching", "CoTeaching", [("mlp", "coteaching"), ("cnn", "coteaching")]),
     ("baseline_fits", "PlainKeras", [("mlp",)]),
-    ("baseline_fits", "TFLoop", None),
+    pytest.param("baseline_fits", "TFLoop", None,
+                 marks=pytest.mark.needs_tensorflow("the bare TensorFlow program")),
 ])
 def test_estimator_benchmarks(suite, module, cls, combos):
     values = run_benchmark(getattr(suite(module), cls), combos)
@@ -116,6 +117,7 @@ def test_notebook_loop_is_only_timed(suite):
     run_benchmark(cls, [("cnn",)])
 
 
+@pytest.mark.needs_tensorflow("the bare TensorFlow program without selection (tfloop_noselect)")
 def test_notebook_and_plain_loops_train(suite):
     baselines = suite("baselines")
     X, y, X_test, y_test = suite("common").load_data("mlp")
@@ -126,22 +128,52 @@ def test_notebook_and_plain_loops_train(suite):
         assert np.mean(proba.argmax(1) == y_test) > 0.5
 
 
-def test_compute_floor_and_imports(suite):
+@pytest.mark.needs_tensorflow("the matmul rate is measured with TensorFlow's GEMMs")
+def test_compute_floor(suite):
     floor = run_benchmark(suite("floor").ComputeFloor)
     assert floor[(), "track_floor_seconds"] > 0 and floor[(), "track_matmul_gflops"] > 0
+
+
+def test_imports(suite):
     imports = run_benchmark(suite("imports").Import)
     assert imports[(), "track_tensorflow_imported"] == 0
     for name in ("timeraw_import_skcoteach", "timeraw_import_sklearn"):
         subprocess.run([sys.executable, "-c", imports[(), name]], check=True)
 
 
-@pytest.mark.tensorflow_only("sparse rows are trained by the TensorFlow program only")
 def test_search_and_sparse(suite):
     search = run_benchmark(suite("search").GridSearch,
                            [("GridSearchCV", 1), ("CoTeachingGridSearchCV", 1)])
     assert all(v is None for (_, name), v in search.items() if name == "time_fit")
     sparse = run_benchmark(suite("sparse").SparseFit)
     assert sparse[(), "peakmem_fit"] is None and "time_fit" not in _methods(suite("sparse").SparseFit)
+
+
+def test_mnist_search_runs_on_this_process_backend_and_skips_the_other(suite):
+    import keras
+
+    search = suite("search")
+    here = keras.backend.backend()
+    values = run_benchmark(search.GridSearchMNIST,
+                           [("GridSearchCV", here), ("CoTeachingGridSearchCV", here)])
+    assert values == {((s, here), "time_fit"): None
+                      for s in ("GridSearchCV", "CoTeachingGridSearchCV")}
+    bench = search.GridSearchMNIST()
+    bench.setup("CoTeachingGridSearchCV", here)
+    sizes = search.mnist_search()
+    assert bench.X.shape == (sizes["n_train"], 784) and bench.X.dtype == np.float32
+    assert 0 <= bench.X.min() <= bench.X.max() <= 1
+    clean = suite("common")._images(True)[0][1][: sizes["n_train"]]
+    assert 0.2 < np.mean(bench.y != clean) < 0.6  # 40% symmetric noise (flips to 9 of 10)
+    assert type(bench.estimator).__name__ == "CoTeachingGridSearchCV"
+    assert (bench.estimator.param_grid, bench.estimator.cv) == (sizes["grid"], sizes["cv"])
+    assert bench.estimator.estimator.get_params()["epochs"] == sizes["epochs"]
+    other = "jax" if here == "tensorflow" else "tensorflow"
+    with pytest.raises(NotImplementedError):  # asv's skip: Keras already runs another backend
+        search.GridSearchMNIST().setup("GridSearchCV", other)
+    full = search.MNIST_SEARCH
+    assert (full["n_train"], full["epochs"], full["batch_size"], full["cv"]) == (6000, 6, 128, 3)
+    assert full["grid"] == {"tau": [0.3, 0.4, 0.5], "Tk": [5, 10]}
 
 
 def _fake_results():
@@ -159,6 +191,10 @@ def _fake_results():
             "imports.Import.timeraw_import_skcoteach": [[1.2], []],
             "imports.Import.timeraw_import_sklearn": [[1.0], []],
             "imports.Import.track_tensorflow_imported": [[0], []],
+            "search.GridSearchMNIST.time_fit": [
+                [50.0, 90.0, 40.0, 100.0],
+                [["'GridSearchCV'", "'CoTeachingGridSearchCV'"], ["'tensorflow'", "'jax'"]],
+            ],
         },
     }
 
@@ -174,6 +210,9 @@ def test_ratios_of_a_fake_run(tmp_path):
     assert rows["7b"]["ratio"] == pytest.approx(4 / 3) and rows["7b"]["status"] == "info"
     assert rows["6"]["ratio"] == pytest.approx(1.2) and rows["6b"]["status"] == "PASS"
     assert rows["3"]["status"] == "not run"
+    assert rows["S4"]["ratio"] == pytest.approx(40 / 50) and rows["S4"]["status"] == "PASS"
+    assert rows["S5"]["ratio"] == pytest.approx(100 / 90) and rows["S5"]["status"] == "FAIL"
+    assert rows["S3"]["status"] == "not run"
     path, out = tmp_path / "run.json", tmp_path / "results.md"
     path.write_text(json.dumps(_fake_results()))
     proc = subprocess.run([sys.executable, str(SUITE / "ratios.py"), str(path), "--markdown",
