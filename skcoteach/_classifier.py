@@ -385,11 +385,11 @@ class CoTeachingClassifier(
 
         Notes
         -----
-        Up to ``8 * batch_size`` samples are predicted in one direct call of
-        the peers; more go through Keras's ``predict`` in batches of
-        ``batch_size``, whose traced function is traced once per fitted
-        model.  A scipy.sparse ``X`` is densified ``8 * batch_size`` rows at
-        a time, each chunk in one direct call.
+        In chunks of ``8 * batch_size`` samples (sparse ones densified), by
+        direct calls (TensorFlow) or one program per structure (JAX).
+
+        .. versionchanged:: 0.2
+           Also above ``8 * batch_size`` samples (then Keras's ``predict``).
         """
         from .backends import api
 

@@ -128,34 +128,29 @@ def record(
     estimator.sample_loss_ = stats["loss"]
 
 
-#: ``predict_proba`` on at most this many batches calls the peers once, directly.
+#: ``predict_proba`` calls the peers directly on chunks of this many batches.
 EAGER_PREDICT_BATCHES = 8
 
 
-def predict_proba(model: Any, X: Any, batch_size: int) -> np.ndarray:
+def predict_proba(model: Any, X: Any, batch_size: int, *, chunked: bool = False) -> np.ndarray:
     """The ensemble's mean class probabilities of a validated ``X``, float64.
 
-    Up to :data:`EAGER_PREDICT_BATCHES` batches in one direct call of the
-    model; more through Keras's ``predict`` (traced once per fitted model).
-    A scipy.sparse ``X`` is densified that many batches at a time.
+    Direct calls of the model on chunks of :data:`EAGER_PREDICT_BATCHES`
+    batches (a scipy.sparse ``X`` densified a chunk at a time), for any
+    ``X`` with ``chunked``, else up to one chunk; more goes through Keras's
+    ``predict``, which traces a function for every fitted model (the JAX
+    backend's under a ``keras.distribution``, whose loop shards the batches).
     """
     chunk = EAGER_PREDICT_BATCHES * batch_size
-    if sp.issparse(X):  # densified a chunk at a time, never as a whole
-        return np.concatenate(
-            [
-                np.asarray(
-                    keras.ops.convert_to_numpy(model(X[i : i + chunk].toarray(), training=False)),
-                    np.float64,
-                )
-                for i in range(0, X.shape[0], chunk)
-            ]
-        )
-    if len(X) <= chunk:
-        # One direct call: tracing Keras's predict function for a new model
-        # costs far more than a few batches (a cross-validation fold, a grid
-        # search's test split); user guide, "Grid search".
-        proba = keras.ops.convert_to_numpy(model(X, training=False))
-    else:
-        with quiet_retracing():
-            proba = model.predict(X, batch_size=batch_size, verbose=0)
+    if chunked or sp.issparse(X) or X.shape[0] <= chunk:
+        # Tracing Keras's predict function for a new model costs more than the
+        # prediction of a cross-validation fold; user guide, "Grid search".
+        parts = []
+        for i in range(0, X.shape[0], chunk):
+            rows = X[i : i + chunk]
+            rows = rows.toarray() if sp.issparse(rows) else rows
+            parts.append(keras.ops.convert_to_numpy(model(rows, training=False)))
+        return np.asarray(np.concatenate(parts), dtype=np.float64)
+    with quiet_retracing():
+        proba = model.predict(X, batch_size=batch_size, verbose=0)
     return np.asarray(proba, dtype=np.float64)
