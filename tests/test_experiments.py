@@ -419,3 +419,36 @@ def test_machine_names_where_a_run_happened(common):
     info = common.machine("numpy")
     assert set(info) == {"commit", "cpu", "cores", "python", "numpy"}
     assert info["numpy"] == np.__version__ and info["cores"] >= 1
+
+
+def test_search_phases_report_takes_medians(tmp_path):
+    phases = _module("search_phases")
+    runs = {}
+    for b, backend in enumerate(phases.BACKENDS):
+        for s, search in enumerate(phases.SEARCHES):
+            runs.setdefault(backend, {})[search] = [
+                {"total": 10.0 + b + s + r, "phases": {p: 1.0 + r for p in phases.PHASES}}
+                for r in (0, 2, 1)
+            ]
+    path = tmp_path / "phases.json"
+    path.write_text(json.dumps({"machine": {"platform": "p", "keras": "3"}, "runs": runs}))
+    phases.report(path, tmp_path / "phases.md")
+    text = (tmp_path / "phases.md").read_text()
+    assert "Medians of 3 interleaved rounds" in text
+    assert "| total | 11.00 s | 12.00 s | 12.00 s | 13.00 s |" in text
+    assert "| ratio | 1.00x | 1.09x | 1.00x | 1.08x |" in text
+    assert "| refit | 2.00 s | 2.00 s | 2.00 s | 2.00 s |" in text
+
+
+@slow
+def test_search_phases_of_one_grouped_search(tmp_path, monkeypatch):
+    """One grouped search on the quick workload: the phases add up to its wall time."""
+    monkeypatch.setenv("SKCOTEACH_ASV_QUICK", "1")
+    text = _run("search_phases.py", "--one", "CoTeachingGridSearchCV", cwd=tmp_path)
+    run = json.loads(text.strip().splitlines()[-1])
+    phases = run["phases"]
+    assert phases["fold training"] > 0 and phases["refit"] > 0 and phases["prediction"] > 0
+    assert phases["other"] >= 0
+    parts = sum(v for k, v in phases.items() if k != "of which compiling")
+    assert parts == pytest.approx(run["total"])
+    assert 0 <= phases["of which compiling"] <= phases["fold training"]
