@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from .test_sparse import _clf
+from .test_sparse import _data as sparse_problem
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(
@@ -37,31 +40,9 @@ def _under_jax(check):
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def _data(n=160, d=30, density=0.1, seed=0):
-    rng = np.random.default_rng(seed)
-    X = sp.random(n, d, density=density, format="csr", random_state=seed, dtype=np.float64)
-    y = np.argmax(X @ rng.normal(size=(d, 3)), axis=1)
-    return X, y
-
-
-def _plain(meta, hidden=8):
-    """A network without scaling: sparse and dense inputs must train identically."""
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(hidden, activation="relu"),
-            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-        ]
-    )
-
-
-def _clf(**params):
-    from skcoteach import CoTeachingClassifier
-
-    params = {"tau": 0.2, "epochs": 2, "batch_size": 32, "random_state": 0, **params}
-    return CoTeachingClassifier(_plain, **params)
+def _data():
+    """A smaller problem of ``test_sparse``'s kind (its network has no scaling either)."""
+    return sparse_problem(n=160, d=30)
 
 
 def _assert_same_weights(a, b):

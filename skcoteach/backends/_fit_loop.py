@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     from .._classifier import CoTeachingClassifier
     from .._validation import PreparedFit
 
-__all__ = ["EAGER_PREDICT_BATCHES", "FitCallbacks", "fit_callbacks", "predict_proba", "record"]
+__all__ = [
+    "EAGER_PREDICT_BATCHES",
+    "FitCallbacks",
+    "buffer_key",
+    "fit_callbacks",
+    "predict_proba",
+    "prepare_each",
+    "record",
+]
 
 
 @dataclass
@@ -154,3 +162,40 @@ def predict_proba(model: Any, X: Any, batch_size: int, *, chunked: bool = False)
     with quiet_retracing():
         proba = model.predict(X, batch_size=batch_size, verbose=0)
     return np.asarray(proba, dtype=np.float64)
+
+
+def prepare_each(estimators: list, datasets: list) -> tuple[list, list]:
+    """Prepare every estimator on its ``(X, y)`` as its own ``fit`` would (a grouped search's jobs).
+
+    Returns
+    -------
+    errors : list of Exception or None
+        Per estimator, the error its own ``fit`` would have raised while
+        preparing (a parameter or data error), else None.
+    prepared : list of tuple
+        ``(position, estimator, PreparedFit)`` of every estimator prepared.
+    """
+    errors, prepared = [None] * len(estimators), []
+    for i, (est, (X, y)) in enumerate(zip(estimators, datasets)):
+        try:
+            prepared.append((i, est, est._prepare_fit(X, y)))
+        except Exception as exc:  # what the job's own fit would raise
+            errors[i] = exc
+    return errors, prepared
+
+
+def buffer_key(array: Any) -> tuple:
+    """What identifies the memory of a NumPy array, or of a scipy.sparse matrix's arrays.
+
+    The fits of a grouped search share their fold's arrays: each distinct
+    buffer is converted (placed on the device) once.
+    """
+    if sp.issparse(array):
+        parts = {"csr": ("data", "indices", "indptr"), "csc": ("data", "indices", "indptr"),
+                 "coo": ("data", "row", "col")}.get(array.format)
+        if parts is None:  # another format: the matrix object itself
+            return ("sparse", id(array))
+        return (array.format, array.shape, *(buffer_key(getattr(array, a)) for a in parts))
+    array = np.asarray(array)
+    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
+

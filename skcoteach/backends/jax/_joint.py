@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from ..._callbacks import ForgetRateScheduler, fit_divergence
 from ..._fit import TrainingRun
+from .._fit_loop import buffer_key, prepare_each
 from ._programs import programs
 from ._rows import Offset, device_rows
 
@@ -133,22 +134,6 @@ def _stack_key(estimator: CoTeachingClassifier, prepared: PreparedFit) -> str:
     return joblib.hash((program, shapes, X.shape, sp.issparse(X), str(X.dtype)))
 
 
-def _buffer_key(X: Any) -> Any:
-    """What identifies the memory of an array, or of a sparse matrix's arrays."""
-    if sp.issparse(X):
-        return ("sparse", X.format, X.shape, *(id(a) for a in _sparse_parts(X)))
-    X = np.asarray(X)
-    return (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
-
-
-def _sparse_parts(X: Any) -> tuple:
-    if X.format in ("csr", "csc"):
-        return (X.data, X.indices, X.indptr)
-    if X.format == "coo":
-        return (X.data, X.row, X.col)
-    return (X,)
-
-
 def _training_arrays(jobs: list[_Job]) -> tuple[tuple, list[int]]:
     """The stack's training arrays ``(Offset(x, offsets), y, sample_weight)``.
 
@@ -161,7 +146,7 @@ def _training_arrays(jobs: list[_Job]) -> tuple[tuple, list[int]]:
     offsets = []
     for job in jobs:
         X = job.prepared.X
-        key = _buffer_key(X)
+        key = buffer_key(X)
         if key not in starts:
             starts[key] = n
             parts.append(X)
@@ -285,14 +270,9 @@ def fit_together(
         Per estimator, the error its own ``fit`` would have raised (a
         parameter or data error, or divergence), else None: it is fitted.
     """
-    errors: list[Exception | None] = [None] * len(estimators)
+    errors, ready = prepare_each(estimators, datasets)
     stacks: dict[str, list[_Job]] = {}
-    for i, (est, (X, y)) in enumerate(zip(estimators, datasets)):
-        try:
-            prepared = est._prepare_fit(X, y)
-        except Exception as exc:  # what the job's own fit would raise
-            errors[i] = exc
-            continue
+    for i, est, prepared in ready:
         est.callbacks_ = []
         scheduler = ForgetRateScheduler(float(est.tau), est.Tk, est.c)
         scheduler.set_model(est.model_)

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import keras
-import scipy.sparse as sp
 import tensorflow as tf
 
 from ... import _build
@@ -36,6 +35,7 @@ from ..._callbacks import (
     fit_divergence,
     quiet_retracing,
 )
+from .._fit_loop import buffer_key, prepare_each
 from ._lean import LeanTraining
 from ._sparse import as_tensor
 from ._training import counted_fit, record
@@ -128,16 +128,9 @@ def group_key(classifier: CoTeachingClassifier, n_samples: int) -> int:
     return n_batches(n_samples, classifier.batch_size)
 
 
-def _buffer_key(array):
-    """What identifies the memory of a NumPy array, or of a CSR matrix's three arrays."""
-    if sp.issparse(array):
-        return ("csr", array.shape, *(_buffer_key(a) for a in (array.data, array.indices, array.indptr)))
-    return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
-
-
 def _as_tensor(array, converted):
     """``array`` as a tensor (or sparse rows), converted once per distinct buffer."""
-    key = _buffer_key(array)
+    key = buffer_key(array)
     if key not in converted:
         converted[key] = as_tensor(array)
     return converted[key]
@@ -221,16 +214,9 @@ def fit_together(
         Per estimator, the error its own ``fit`` would have raised (a
         parameter or data error, or divergence), else None: it is fitted.
     """
-    errors = [None] * len(estimators)
-    jobs = []
+    errors, prepared = prepare_each(estimators, datasets)
     converted = {}
-    for i, (est, (X, y)) in enumerate(zip(estimators, datasets)):
-        try:
-            prepared = est._prepare_fit(X, y)
-        except Exception as exc:  # what the job's own fit would raise
-            errors[i] = exc
-            continue
-        jobs.append(_job(i, est, prepared, converted))
+    jobs = [_job(i, est, ready, converted) for i, est, ready in prepared]
     if not jobs:
         return errors
     first = jobs[0].estimator
