@@ -164,3 +164,41 @@ def test_validation_saving_order_and_pickling_under_jax():
     assert out["checkpoint_loads"] == "PeerEnsemble"
     assert out["once_same"] and out["true_differs"]
     assert out["pickle_diff"] < 1e-6
+
+
+PREDICTION = """
+import json, sys
+import numpy as np
+import keras
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from skcoteach import CoTeachingClassifier
+from skcoteach.backends.jax import _predict
+X, y = load_digits(return_X_y=True)
+X = (X / 16.0).astype(np.float32)
+out = {"diff": 0.0, "shapes_ok": True}
+for seed in (0, 1):  # two fitted models of one structure: one prediction program
+    clf = CoTeachingClassifier(epochs=1, batch_size=16, tau=0.2, random_state=seed).fit(X[:400], y[:400])
+    chunk = 8 * 16
+    for n in (1, chunk - 1, chunk, chunk + 1, 3 * chunk + 5):
+        direct = keras.ops.convert_to_numpy(clf.model_(X[:n], training=False))
+        for rows in (X[:n], sp.csr_matrix(X[:n])):
+            proba = clf.predict_proba(rows)
+            out["shapes_ok"] &= proba.shape == (n, 10)
+            out["diff"] = max(out["diff"], float(np.abs(proba - direct).max()))
+out["programs"] = len(_predict._PROGRAMS)
+out["executables"] = sorted({len(p.compiled) for p in _predict._PROGRAMS.values()})
+json.dump(out, sys.stdout)
+"""
+
+
+@needs_jax
+def test_prediction_program_pads_chunks_and_equals_a_direct_call():
+    """Any number of rows, dense or sparse: the chunks' padding never reaches the result."""
+    import json
+
+    out = json.loads(_run("jax", code=PREDICTION).strip().splitlines()[-1])
+    assert out["shapes_ok"]
+    assert out["diff"] < 1e-6
+    # Chunks of 128 rows, or of the next power of two below: shapes 1 and 128.
+    assert out["executables"] == [2]

@@ -5,8 +5,9 @@ a cross-validation, each candidate of a search and each refit paid a
 compilation to score a few thousand rows.  Here the prediction program is a
 :class:`~skcoteach.backends.jax._programs.Shared` function of the ensemble's
 variables' values and one chunk of rows: ensembles of the same structure
-share its executable, and every chunk has the same shape (the last one is
-padded), so one executable serves any number of rows.
+share its executables, and chunks are padded to a few shapes (the full
+chunk, or a power of two below it), so a handful of executables serves any
+number of rows.
 
 Imported lazily (it imports JAX).
 """
@@ -50,9 +51,9 @@ def predict_proba(model: Any, X: Any, batch_size: int) -> np.ndarray:
     """The ensemble's mean class probabilities of a validated ``X``, float64.
 
     ``X`` (dense, or scipy.sparse, densified a chunk at a time) is predicted
-    in chunks of ``EAGER_PREDICT_BATCHES * batch_size`` rows by one compiled
-    program (see the module); the last chunk is padded with zeros and its
-    padding dropped.  Under a ``keras.distribution``, Keras's own ``predict``
+    in chunks of ``EAGER_PREDICT_BATCHES * batch_size`` rows (fewer rows: the
+    next power of two) by one compiled program (see the module); the last
+    chunk is padded with zeros and its padding dropped.  Under a ``keras.distribution``, Keras's own ``predict``
     (:func:`skcoteach.backends.jax._training.predict_proba`).
     """
     if keras.distribution.distribution() is not None:
@@ -60,7 +61,9 @@ def predict_proba(model: Any, X: Any, batch_size: int) -> np.ndarray:
 
         return distributed(model, X, batch_size)
     n = X.shape[0]
-    chunk = min(EAGER_PREDICT_BATCHES * int(batch_size), max(n, 1))
+    # Fewer rows than a chunk: the next power of two, so that any number of
+    # rows compiles at most log2(chunk) + 1 shapes.
+    chunk = min(EAGER_PREDICT_BATCHES * int(batch_size), 1 << max(n - 1, 0).bit_length())
     program = _program(model)
     state = (
         [v.value for v in model.trainable_variables],
