@@ -252,23 +252,15 @@ class _History:
 def fit_together(
     estimators: list[CoTeachingClassifier], datasets: list[tuple[Any, Any]]
 ) -> list[Exception | None]:
-    """Fit every estimator on its data as its own ``fit(X, y)`` would, stacks in one program each.
+    """Fit every estimator on its data as its own ``fit(X, y)`` would, each stack in one program.
 
-    Parameters
-    ----------
-    estimators : list of CoTeachingClassifier
-        Unfitted estimators with numeric ``tau``, no callbacks, no
-        ``validation_split`` and the same optimizer, ``epochs``,
-        ``batch_size`` and ``steps_per_execution``.
-    datasets : list of tuple (X, y)
-        Each estimator's training data.  Jobs may share arrays (the folds of
-        a search): each distinct ``X`` is placed on the device once.
-
-    Returns
-    -------
-    list of Exception or None
-        Per estimator, the error its own ``fit`` would have raised (a
-        parameter or data error, or divergence), else None: it is fitted.
+    The contract of the TensorFlow backend's
+    :func:`~skcoteach.backends.tensorflow._joint.fit_together` (its
+    parameters, and per estimator the error its own ``fit`` would have
+    raised, else None), except that the training sets need not give the same
+    number of mini-batches: the fits are split into stacks
+    (:data:`MAPPED_PARAMS`), trained one stack after the other, and each
+    distinct ``X`` is placed on the device once.
     """
     errors, ready = prepare_each(estimators, datasets)
     stacks: dict[str, list[_Job]] = {}
