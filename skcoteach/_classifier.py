@@ -57,8 +57,7 @@ class CoTeachingClassifier(
           ``y_dtype_``, ``target_type_``, ``n_outputs_``,
           ``n_outputs_expected_``, the names scikeras uses) and
           ``compile_kwargs``; a scikeras model function works unchanged.
-          Whether the peer compiles itself does not matter: the peers are
-          trained by this estimator's optimizer.
+          Whether the peer compiles itself does not matter.
         - A :class:`keras.Model`, cloned with fresh weights for every peer.
         - ``None``: :func:`skcoteach.models.mlp` for 2-D ``X`` and
           :func:`skcoteach.models.cnn` for images of shape ``(n, h, w)`` or
@@ -91,15 +90,16 @@ class CoTeachingClassifier(
         et al., 2020: both peers on the samples of smallest joint loss,
         weighted by ``strategy__co_lambda``).  Options of the rule are routed
         as ``strategy__<name>``.
-    selection : {"global", "per_class"}, default="global"
-        Which samples a rule's small-loss selection compares.
+    selection : {"global", "per_class", "class_floor"}, default="global"
+        Which samples a rule's small-loss selection compares (user guide,
+        :ref:`imbalance`); the batch keeps as many samples with each.
 
         - ``"global"``: the ``R(T)`` share of the whole mini-batch with the
           smallest losses, as in the papers; a rare class may lose all of its
           samples.
-        - ``"per_class"``: that share within every given label of the
-          mini-batch, the batch keeping as many samples as ``"global"``
-          (user guide, :ref:`imbalance`).
+        - ``"per_class"``: that share within every given label of the batch.
+        - ``"class_floor"``: every given label first keeps half its share
+          (rounded up), the rest as ``"global"``.
 
         .. versionadded:: 0.2
     optimizer : str, keras optimizer class or instance, default="adam"
@@ -253,7 +253,7 @@ class CoTeachingClassifier(
         "c": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_peers": [Interval(numbers.Integral, 2, None, closed="left")],
         "strategy": [StrOptions(set(REGISTRY))],
-        "selection": [StrOptions({"global", "per_class"})],
+        "selection": [StrOptions({"global", "per_class", "class_floor"})],
         "optimizer": [str, type, HasMethods(["apply", "get_config"])],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -9,7 +9,13 @@ batch, the share ``R(T)`` of its own samples with the smallest scores:
 :func:`class_quotas` rounds ``R(T) * n_c`` so that the quotas add up to the
 number of samples the global selection keeps, and
 :func:`smallest_mask_per_class` ranks the samples within their class, with
-two sorts (no loop over samples or classes).
+two sorts (no loop over samples or classes).  ``"class_floor"`` selection is
+the global one with a floor: every given label first keeps the
+:data:`FLOOR_SHARE` of its quota with its smallest scores, then the rest of
+the batch's count goes to the smallest scores of the whole batch.  A class is
+never dropped whole, while a class whose clean samples a mini-batch happens to
+hold few of (about 13 samples per class in a batch of 128 over ten classes)
+is not made to fill its full quota with wrong labels, as ``"per_class"`` is.
 
 Pure functions of ``keras.ops``; the rules of :mod:`skcoteach.rules` call them.
 """
@@ -21,10 +27,13 @@ from keras import ops
 from .backends import float64
 from .schedules import KEEP_TOLERANCE
 
-__all__ = ["SELECTIONS", "class_quotas", "smallest_mask_per_class"]
+__all__ = ["FLOOR_SHARE", "SELECTIONS", "class_floors", "class_quotas", "smallest_mask_per_class"]
 
 #: Accepted values of the rules' ``selection`` argument.
-SELECTIONS = ("global", "per_class")
+SELECTIONS = ("global", "per_class", "class_floor")
+
+#: Share of a class's quota ``R(T) * n_c`` that ``"class_floor"`` keeps first.
+FLOOR_SHARE = 0.5
 
 
 def check_selection(selection):
@@ -92,6 +101,34 @@ def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
         return ops.cast(quotas, "int32")
 
 
+def class_floors(counts: Any, keep_fraction: Any) -> Any:
+    """How many samples of every class ``"class_floor"`` keeps first: ``ceil(F * R * n_c)``.
+
+    ``F`` is :data:`FLOOR_SHARE`.  Rounded up (with the tolerance
+    :data:`skcoteach.schedules.KEEP_TOLERANCE`), so that a class with a single
+    sample in the batch keeps it while ``R > 0``; never more than ``n_c``.
+    The floors add up to at most ``F`` times the number the global selection
+    keeps plus one per class.
+
+    Parameters
+    ----------
+    counts : Tensor of shape (n_classes,)
+        Number of candidate samples of every class in the batch.
+    keep_fraction : float Tensor
+        ``R(T)``.
+
+    Returns
+    -------
+    int32 Tensor of shape (n_classes,)
+    """
+    with float64():
+        counts = ops.cast(counts, "float64")
+        if not ops.is_tensor(keep_fraction):
+            keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
+        exact = FLOOR_SHARE * ops.cast(keep_fraction, "float64") * counts
+        return ops.cast(ops.minimum(ops.ceil(exact - KEEP_TOLERANCE), counts), "int32")
+
+
 def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
     """0/1 mask of the ``quotas[c]`` smallest scores of every class ``c``, in every row.
 
@@ -156,7 +193,7 @@ def select(
         Given labels; needed for ``"per_class"``.
     n_classes : int
         Number of classes.
-    selection : {"global", "per_class"}
+    selection : {"global", "per_class", "class_floor"}
         See :data:`SELECTIONS`.
     candidates : Tensor of shape (batch,), default=None
         1 for the samples that may be selected (Co-teaching+); all if None.
@@ -165,14 +202,20 @@ def select(
     -------
     Tensor of shape (n_rows, batch), dtype of ``scores``
     """
-    from .rules import smallest_mask
+    from .rules import row_ranks, smallest_mask
 
     check_selection(selection)
     if selection == "global":
         return smallest_mask(scores, k)
     if labels is None:
-        raise ValueError('selection="per_class" needs the labels of the batch.')
+        raise ValueError(f"selection={selection!r} needs the labels of the batch.")
     labels = ops.cast(labels, "int32")
     weights = ops.ones_like(scores[0]) if candidates is None else candidates
     counts = ops.segment_sum(weights, labels, num_segments=n_classes)
-    return smallest_mask_per_class(scores, labels, class_quotas(counts, keep_fraction, k))
+    if selection == "per_class":
+        return smallest_mask_per_class(scores, labels, class_quotas(counts, keep_fraction, k))
+    floor = smallest_mask_per_class(scores, labels, class_floors(counts, keep_fraction))
+    # The floor's samples rank first (by score among themselves when they are more than k),
+    # then the others by score: the k smallest keys hold the floors and the best of the rest.
+    key = row_ranks(scores) + ops.cast(floor <= 0, "int32") * ops.shape(scores)[1]
+    return smallest_mask(ops.cast(key, scores.dtype), k)

@@ -65,7 +65,7 @@ def main(path):
     w = data.uniform(0.5, 2.0, N).astype("float32")
     out = {}
     for rule in sorted(rules.RULES):
-        for selection in ("global", "per_class"):
+        for selection in ("global", "per_class", "class_floor"):
             options = {} if selection == "global" else {"selection": selection}
             ensemble = api().PeerEnsemble(peers(np.random.default_rng(1)), "probabilities",
                                           n_samples=N, rule=rule, rule_options=options)

@@ -144,7 +144,7 @@ for seed, n_peers in [(0, 2), (1, 2), (2, 3)]:
     labels = rng.randint(0, 4, 40)
     weights = rng.rand(40).astype("float32")
     for name, rule in sorted(rules.RULES.items()):
-        for selection in ("global", "per_class"):
+        for selection in ("global", "per_class", "class_floor"):
             update = rule(
                 ops.convert_to_tensor(losses), ops.convert_to_tensor(log_probs), 0.65,
                 ops.convert_to_tensor(weights), 3, labels=ops.convert_to_tensor(labels),
@@ -179,7 +179,7 @@ def test_the_update_rules_are_backend_neutral():
     _skip_without_keras_numpy_backend()
     reference = _rules_on("tensorflow" if tensorflow_installed() else "jax")
     numpy = _rules_on("numpy")
-    assert reference.keys() == numpy.keys() and len(reference) == 18
+    assert reference.keys() == numpy.keys() and len(reference) == 27
     for key, (loss, mask) in reference.items():
         assert numpy[key][1] == mask, key
         assert abs(numpy[key][0] - loss) <= 1e-6 * max(1.0, abs(loss)), key

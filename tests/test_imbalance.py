@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skcoteach import CoTeachingClassifier, rules
-from skcoteach._selection import class_quotas, smallest_mask_per_class
+from skcoteach._selection import (
+    FLOOR_SHARE,
+    class_floors,
+    class_quotas,
+    select,
+    smallest_mask_per_class,
+)
 from skcoteach.schedules import n_kept
 
 from .conftest import fit_together_and_alone, tensorflow_installed, tiny_mlp
@@ -90,6 +96,86 @@ def test_per_class_keeps_a_rare_class_the_global_rule_drops():
     np.testing.assert_array_equal(per_class.keep_mask.numpy()[:, 7:], [[1, 1, 0]] * 2)
 
 
+def reference_floor_mask(scores, labels, fraction, total):
+    """``"class_floor"`` in NumPy: each class's ``ceil(F * R * n_c)`` smallest, then the smallest."""
+    counts = np.bincount(labels, minlength=labels.max() + 1)
+    floors = np.minimum(np.ceil(FLOOR_SHARE * fraction * counts - 1e-9), counts).astype(int)
+    first = reference_mask(scores, labels, floors).astype(bool)
+    mask = np.zeros_like(scores)
+    for r, row in enumerate(scores):
+        order = np.lexsort((np.arange(row.size), row, ~first[r]))  # floor first, score, index
+        mask[r, order[:total]] = 1
+    return mask
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_rows=st.integers(1, 3),
+    batch=st.integers(1, 200),
+    n_classes=st.integers(2, 6),
+    fraction=st.floats(0.01, 1.0),
+    skew=st.floats(0.0, 3.0),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_class_floor_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew, ties, seed):
+    rng = np.random.RandomState(seed)
+    prior = np.exp(-skew * np.arange(n_classes))
+    labels = rng.choice(n_classes, batch, p=prior / prior.sum())
+    scores = rng.randint(0, 3, (n_rows, batch)) if ties else rng.lognormal(size=(n_rows, batch))
+    scores = scores.astype(np.float32)
+    total = n_kept(batch, fraction)
+    mask = select(
+        keras.ops.convert_to_tensor(scores),
+        keras.ops.convert_to_tensor(total, "int32"),
+        fraction,
+        keras.ops.convert_to_tensor(labels, "int32"),
+        n_classes,
+        "class_floor",
+    )
+    mask = keras.ops.convert_to_numpy(mask)
+    np.testing.assert_array_equal(mask.sum(axis=1), total)  # as many as the global selection
+    counts = np.bincount(labels, minlength=n_classes)
+    floors = keras.ops.convert_to_numpy(class_floors(keras.ops.convert_to_tensor(counts), fraction))
+    if floors.sum() <= total:  # every class keeps at least its floor
+        for row in mask:
+            assert np.all(np.bincount(labels, row, minlength=n_classes) >= floors)
+    if not ties:  # with ties, which of the equal scores is kept depends on the backend's sort
+        np.testing.assert_array_equal(mask, reference_floor_mask(scores, labels, fraction, total))
+
+
+def test_class_floors_round_half_the_quota_up():
+    counts = keras.ops.convert_to_tensor([13, 4, 1, 0, 7])
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5))
+    np.testing.assert_array_equal(floors, [4, 1, 1, 0, 2])  # ceil(0.25 * n), at most n
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.0))
+    np.testing.assert_array_equal(floors, [0, 0, 0, 0, 0])
+
+
+def test_class_floor_keeps_a_rare_class_and_otherwise_the_global_choice():
+    # Class 1 (4 samples) has the largest losses: the global rule drops all of
+    # it, the floor keeps ceil(0.5 * 0.7 * 4) = 2 of them, the rest as global.
+    losses = keras.ops.convert_to_tensor([[0.1 * i for i in range(8)] + [5.0, 6.0, 7.0, 8.0]] * 2)
+    labels = keras.ops.convert_to_tensor([0] * 8 + [1] * 4)
+    log_probs = keras.ops.zeros((2, 12, 2))
+    weights = keras.ops.ones(12)
+    floor = rules.coteaching(
+        losses, log_probs, 0.7, weights, labels=labels, selection="class_floor"
+    )
+    mask = keras.ops.convert_to_numpy(floor.keep_mask)
+    np.testing.assert_array_equal(mask, [[1] * 6 + [0, 0] + [1, 1, 0, 0]] * 2)
+    # Where the global choice already holds every floor, the floor changes nothing.
+    balanced = keras.ops.convert_to_tensor([[0.1, 0.2, 0.9, 1.0, 0.3, 0.4, 0.8, 0.7]] * 2)
+    labels = keras.ops.convert_to_tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    args = (balanced, keras.ops.zeros((2, 8, 2)), 0.5, keras.ops.ones(8))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(rules.coteaching(*args, labels=labels).keep_mask),
+        keras.ops.convert_to_numpy(
+            rules.coteaching(*args, labels=labels, selection="class_floor").keep_mask
+        ),
+    )
+
+
 def _random_step(seed, n_peers=2, batch=50, n_classes=3):
     """Losses, log-probabilities and labels of one batch, as tensors of Keras's backend."""
     rng = np.random.RandomState(seed)
@@ -143,15 +229,20 @@ def test_global_selection_ignores_the_labels(rule):
 def test_rules_check_the_selection():
     losses, log_probs, labels = _random_step(2)
     weights = keras.ops.ones(50)
-    with pytest.raises(ValueError, match=r"selection must be one of \['global', 'per_class'\]"):
+    with pytest.raises(
+        ValueError, match=r"selection must be one of \['global', 'per_class', 'class_floor'\]"
+    ):
         rules.coteaching(losses, log_probs, 0.6, weights, labels=labels, selection="local")
-    with pytest.raises(ValueError, match="needs the labels"):
-        rules.coteaching(losses, log_probs, 0.6, weights, selection="per_class")
+    for selection in ("per_class", "class_floor"):
+        with pytest.raises(ValueError, match=f"selection='{selection}' needs the labels"):
+            rules.coteaching(losses, log_probs, 0.6, weights, selection=selection)
 
 
 def test_bad_selection_names_the_options(digits):
     X, y, _, _ = digits
-    with pytest.raises(InvalidParameterError, match=r"'selection'(?=.*'global')(?=.*'per_class')"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'selection'(?=.*'global')(?=.*'per_class')(?=.*'class_floor')"
+    ):
         CoTeachingClassifier(selection="balanced").fit(X, y)
     with pytest.raises(ValueError, match="strategy__selection is not an option"):
         CoTeachingClassifier(strategy__selection="per_class").fit(X, y)
@@ -183,6 +274,28 @@ def test_every_strategy_fits_per_class_with_three_peers(digits, strategy):
         assert kept[9] > 0.3  # about one sample of class 9 per batch: rounded to 0 or 1
 
 
+@pytest.mark.parametrize("strategy", ["coteaching", "coteaching_plus", "jocor"])
+def test_every_strategy_fits_class_floor_with_three_peers(digits, strategy):
+    X, y, X_test, y_test = digits
+    keep = np.flatnonzero((y != 9) | (np.arange(len(y)) % 8 == 0))  # class 9 rare
+    clf = CoTeachingClassifier(
+        tiny_mlp,
+        model__hidden=32,
+        strategy=strategy,
+        n_peers=3,
+        selection="class_floor",
+        tau=0.4,
+        Tk=1,
+        **FAST,
+    ).fit(X[keep], y[keep])
+    assert clf.model_.rule_options["selection"] == "class_floor"
+    assert np.isfinite(clf.history_["loss"]).all()
+    assert clf.score(X_test, y_test) > 0.5
+    if strategy != "coteaching_plus":  # as many kept as the global rule; class 9 not starved
+        assert clf.sample_kept_.mean() == pytest.approx(0.6, abs=0.02)
+        assert clf.sample_kept_[y[keep] == 9].mean() >= 0.3
+
+
 def test_pickle_and_warm_start_keep_the_selection(digits):
     import pickle
 
@@ -195,12 +308,13 @@ def test_pickle_and_warm_start_keep_the_selection(digits):
     assert clf.model_.rule_options == {}
 
 
-def test_grouped_search_equals_separate_fits_per_class():
+@pytest.mark.parametrize("selection", ["per_class", "class_floor"])
+def test_grouped_search_equals_separate_fits_per_class(selection):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     X, y = (X[:240] / 16.0).astype(np.float32), y[:240]
-    common = dict(epochs=2, batch_size=32, random_state=0, selection="per_class")
+    common = dict(epochs=2, batch_size=32, random_state=0, selection=selection)
     estimators = [
         CoTeachingClassifier(tiny_mlp, tau=0.3, Tk=1, **common),
         CoTeachingClassifier(tiny_mlp, tau=0.4, strategy="jocor", n_peers=3, **common),
@@ -258,12 +372,13 @@ def test_per_class_selection_predicts_the_rare_class():
         selection: CoTeachingClassifier(selection=selection, epochs=12, Tk=5, random_state=0)
         .fit(X, y_noisy)
         .predict(X)
-        for selection in ("per_class", "global")
+        for selection in ("per_class", "class_floor", "global")
     }
     recall = {s: np.mean(p[y == 1] == 1) for s, p in fits.items()}
-    assert set(fits["per_class"]) == {0, 1}
-    assert recall["per_class"] > 0.3  # 0.49-0.74 on seeds 0-5
-    assert recall["global"] < recall["per_class"] - 0.2  # 0-0.08 on seeds 0-5
+    assert set(fits["per_class"]) == set(fits["class_floor"]) == {0, 1}
+    assert recall["per_class"] > 0.3  # 0.49-0.65 on seeds 0-5
+    assert recall["class_floor"] > 0.2  # 0.32-0.46 on seeds 0-5
+    assert recall["global"] < recall["class_floor"] - 0.2  # 0 on seeds 0-5
 
 
 DISTRIBUTED = """
@@ -283,7 +398,7 @@ X, y = load_digits(return_X_y=True)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     clf = CoTeachingClassifier(
-        selection="per_class", tau=0.3, Tk=1, epochs=2, random_state=0
+        selection=SELECTION, tau=0.3, Tk=1, epochs=2, random_state=0
     ).fit(X[:600] / 16.0, y[:600])
 print("RESULT" + json.dumps({
     "replicas": strategy.num_replicas_in_sync,
@@ -295,19 +410,19 @@ print("RESULT" + json.dumps({
 
 
 @pytest.mark.needs_tensorflow("tf.distribute's MirroredStrategy")
-def test_per_class_selection_under_a_distribution_strategy():
+@pytest.mark.parametrize("selection", ["per_class", "class_floor"])
+def test_per_class_selection_under_a_distribution_strategy(selection):
     import json
     import subprocess
     import sys
 
-    done = subprocess.run(
-        [sys.executable, "-c", DISTRIBUTED], capture_output=True, text=True, timeout=600
-    )
+    script = DISTRIBUTED.replace("SELECTION", repr(selection))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     line = [s for s in done.stdout.splitlines() if s.startswith("RESULT")][-1]
     out = json.loads(line[len("RESULT") :])
     assert out["replicas"] == 2
     assert np.isfinite(out["loss"]).all()
-    # Each replica keeps 70% of each label of its half batch: about 70% overall.
+    # Each replica keeps 70% of its half batch (per_class: of each label): about 70% overall.
     assert out["kept"][-1] == pytest.approx(0.7, abs=0.02)
     assert out["score"] > 0.3  # 10 steps; 0.47 measured, chance 0.1

@@ -41,7 +41,7 @@ def test_one_step_of_every_rule_matches_tensorflow(tmp_path):
     for backend in ("tensorflow", "jax"):
         _run(backend, HERE / "_one_step.py", tmp_path / f"{backend}.npz")
     tf_step, jax_step = (np.load(tmp_path / f"{b}.npz") for b in ("tensorflow", "jax"))
-    assert sorted(tf_step.files) == sorted(jax_step.files) and len(tf_step.files) == 18
+    assert sorted(tf_step.files) == sorted(jax_step.files) and len(tf_step.files) == 27
     for key in tf_step.files:
         if key.endswith("/kept"):
             np.testing.assert_array_equal(jax_step[key], tf_step[key], err_msg=key)
