@@ -64,6 +64,12 @@ RATIOS = [
     ("S5", "CoTeachingGridSearchCV / GridSearchCV, MNIST 6k, n_jobs=1, JAX",
      ("search.GridSearchMNIST.time_fit", "CoTeachingGridSearchCV", "jax"),
      ("search.GridSearchMNIST.time_fit", "GridSearchCV", "jax"), 0.85),
+    ("SEL", "MLP fit, selection class_floor (the default) / global",
+     ("coteaching.Selection.time_fit", "mlp", "class_floor"),
+     ("coteaching.Selection.time_fit", "mlp", "global"), None),
+    ("SEL2", "MLP fit, selection per_class / global",
+     ("coteaching.Selection.time_fit", "mlp", "per_class"),
+     ("coteaching.Selection.time_fit", "mlp", "global"), None),
     ("M", "sparse fit peak RSS / peak before the fit", ("sparse.SparseFit.peakmem_fit",),
      ("sparse.SparseFit.peakmem_data",), None),
 ]

@@ -106,11 +106,11 @@ def load(name, data_path=None):
     return x[keep].reshape(n, -1).astype(np.float64) / 255.0, y[keep]
 
 
-def make_method(name, tau, seed, shuffle, epochs=None, batch_size=None):
+def make_method(name, tau, seed, shuffle, epochs=None, batch_size=None, selection=None):
     """The classifier of method ``name`` (a fresh, unfitted estimator).
 
-    ``epochs``, ``batch_size`` (``skc_*`` methods only): None keeps the
-    estimator's default.
+    ``epochs``, ``batch_size``, ``selection`` (``skc_*`` methods only): None
+    keeps the estimator's default.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -126,6 +126,8 @@ def make_method(name, tau, seed, shuffle, epochs=None, batch_size=None):
             params["epochs"] = epochs
         if batch_size is not None:
             params["batch_size"] = batch_size
+        if selection is not None:
+            params["selection"] = selection
         if name == "skc_true":
             params["tau"] = tau
         elif name == "skc_tau02":
@@ -180,13 +182,15 @@ def noisy_split(X, y, kind, rate, seed):
     return X_train, X_test, y_train, y_noisy, y_test, info
 
 
-def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None, batch_size=None):
+def run_one(
+    dataset, X, y, kind, rate, seed, method, shuffle, epochs=None, batch_size=None, selection=None
+):
     """Fit one method on one noisy split; return the record."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, _, y_noisy, y_test, info = noisy_split(X, y, kind, rate, seed)
-    clf = make_method(method, rate, seed, shuffle, epochs, batch_size)
+    clf = make_method(method, rate, seed, shuffle, epochs, batch_size, selection)
     model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -209,6 +213,7 @@ def run_one(dataset, X, y, kind, rate, seed, method, shuffle, epochs=None, batch
         record["tau_"] = float(fitted.tau_)
         record["epochs"] = int(fitted.n_iter_)
         record["batch_size"] = int(fitted.batch_size)
+        record["selection"] = fitted.selection
         if hasattr(clf, "best_params_"):
             record["best_tau"] = clf.best_params_["tau"]
     return record
@@ -265,6 +270,7 @@ def run(args):
                 shuffle if method.startswith("skc_") else None,
                 args.epochs,
                 args.batch_size,
+                args.selection,
             )
             record["shuffle"] = order
             record["command"] = _common.command()
@@ -630,6 +636,13 @@ def main(argv=None):
         default=None,
         help="mini-batch size of the skc_* methods (default: the estimator's); record the "
         "runs of another value in their own --results folder",
+    )
+    run_parser.add_argument(
+        "--selection",
+        choices=["global", "per_class", "class_floor"],
+        default=None,
+        help="the estimator's selection for the skc_* methods (default: its default); record "
+        "the runs of another value in their own --results folder",
     )
     _common.add_data(run_parser, "folder of mnist.npz / fashion_mnist.npz for the image subsets")
     sub["report"].add_argument("--plot", type=pathlib.Path, default=None,

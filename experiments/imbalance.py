@@ -1,8 +1,9 @@
 """Imbalance benchmark: does the small-loss selection starve rare classes?
 
 Binary ``make_classification`` tables with class shares 50/50, 80/20, 95/5 and
-99/1, and scikit-learn's digits made long-tailed (class ``k`` subsampled to
-``n_max * (1 / factor) ** (k / 9)``, factor 10 and 100).  Each set is split
+99/1, and scikit-learn's digits and MNIST's 60,000 training images made
+long-tailed (class ``k`` subsampled to ``n_max * (1 / factor) ** (k / 9)``,
+factor 10 and 100; MNIST from ``--data`` or ``$SKCOTEACH_DATA``).  Each set is split
 70 / 30 (stratified, per seed) and the training labels get symmetric noise,
 with the split and noise of :func:`defaults.noisy_split`; every method
 is fitted on the noisy labels and scored on the clean test labels.
@@ -10,7 +11,13 @@ is fitted on the noisy labels and scored on the clean test labels.
 Methods:
 
 - ``skc_per_class``: ``CoTeachingClassifier(selection="per_class")``;
+- ``skc_class_floor``: ``selection="class_floor"``;
 - ``skc_global``: ``selection="global"``, the selection of the papers;
+- ``skc_half_rate``: ``tau`` = half the requested noise rate (a diagnostic:
+  the rate is not known to a user);
+- ``skc_cv``: ``tau`` chosen among 0, 0.1, 0.2, 0.3 and ``"auto"`` by
+  :class:`~skcoteach.model_selection.CoTeachingGridSearchCV` (3 folds,
+  balanced accuracy on the noisy labels), the recipe of the user guide;
 - ``skc_tau0``: ``tau=0``, the same networks trained on every sample;
 - ``skc_tau0_balanced``: ``tau=0, class_weight="balanced"``;
 - ``cl_lr``, ``cl_hgb``: cleanlab's ``CleanLearning`` around
@@ -48,16 +55,26 @@ DEFAULT_RESULTS = _common.RESULTS / "imbalance"
 #: Binary tables: name -> (share of the minority class, number of rows).
 BINARY = {"bin50": (0.5, 4000), "bin80": (0.2, 4000), "bin95": (0.05, 4000), "bin99": (0.01, 8000)}
 #: Long-tailed digits: name -> imbalance factor (largest / smallest class).
-LONG_TAILED = {"digits_lt10": 10, "digits_lt100": 100}
+LONG_TAILED = {"digits_lt10": 10, "digits_lt100": 100, "mnist_lt10": 10, "mnist_lt100": 100}
 DATASETS = (*BINARY, *LONG_TAILED)
-METHODS = ("skc_per_class", "skc_global", "skc_tau0", "skc_tau0_balanced", "cl_lr", "cl_hgb")
+METHODS = (
+    "skc_per_class", "skc_class_floor", "skc_global", "skc_half_rate", "skc_cv", "skc_tau0",
+    "skc_tau0_balanced", "cl_lr", "cl_hgb",
+)
+#: ``selection="class_floor"`` with the floor ``ceil(0.5 * R * n_c)`` (commit 470f811), replaced
+#: by ``ceil(R * sqrt(n_c))``; its runs are kept in ``class_floor_half.jsonl`` and reported.
+REPLACED = "skc_class_floor_half"
+#: The methods that differ only in the estimator's ``selection``.
+SELECTIONS = ("skc_per_class", "skc_class_floor", REPLACED, "skc_global")
 #: A class with at least this share of the training set should be predicted.
 MIN_SHARE = 0.01
 
 
-def load(name):
+def load(name, data=None):
     """``(X, y)`` of a benchmark set: one fixed table / subset (the seeds vary split and noise)."""
     from sklearn.datasets import load_digits, make_classification
+
+    from skcoteach.datasets import load_mnist
 
     if name in BINARY:
         share, n = BINARY[name]
@@ -71,7 +88,11 @@ def load(name):
             random_state=0,
         )
     factor = LONG_TAILED[name]
-    X, y = load_digits(return_X_y=True)
+    if name.startswith("mnist"):
+        (X, y), _ = load_mnist(data)
+        X = X.reshape(len(X), -1).astype(np.float32) / 255.0
+    else:
+        X, y = load_digits(return_X_y=True)
     rng = np.random.RandomState(0)
     n_max = np.bincount(y).min()
     keep = [
@@ -82,15 +103,25 @@ def load(name):
     return X[keep], y[keep]
 
 
-def make(method, seed, epochs):
-    """The unfitted classifier of ``method``."""
+def make(method, seed, epochs, rate):
+    """The unfitted classifier of ``method`` (``rate``: the requested noise rate)."""
     from skcoteach import CoTeachingClassifier
+    from skcoteach.model_selection import CoTeachingGridSearchCV
 
     params = {"random_state": seed, "epochs": epochs}
     if method == "skc_per_class":
         return CoTeachingClassifier(selection="per_class", **params)
+    if method == "skc_class_floor":
+        return CoTeachingClassifier(selection="class_floor", **params)
     if method == "skc_global":
         return CoTeachingClassifier(selection="global", **params)
+    if method == "skc_half_rate":
+        return CoTeachingClassifier(tau=rate / 2, **params)
+    if method == "skc_cv":
+        grid = {"tau": [0.0, 0.1, 0.2, 0.3, "auto"]}
+        return CoTeachingGridSearchCV(
+            CoTeachingClassifier(**params), grid, cv=3, scoring="balanced_accuracy"
+        )
     if method == "skc_tau0":
         return CoTeachingClassifier(tau=0.0, **params)
     if method == "skc_tau0_balanced":
@@ -122,7 +153,7 @@ def run_one(dataset, X, y, rate, seed, method, epochs):
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, y_train, y_noisy, y_test, info = noisy_split(X, y, "symmetric", rate, seed)
-    clf = make(method, seed, epochs)
+    clf = make(method, seed, epochs, rate)
     model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -139,7 +170,8 @@ def run_one(dataset, X, y, rate, seed, method, epochs):
         "seconds": time.perf_counter() - start,
     }
     if method.startswith("skc_"):
-        record.update(tau_=float(clf.tau_), epochs=int(clf.n_iter_))
+        fitted = getattr(clf, "best_estimator_", clf)
+        record.update(tau_=float(fitted.tau_), epochs=int(fitted.n_iter_))
     return record
 
 
@@ -151,7 +183,7 @@ def run(args):
     """Run every requested combination not yet in ``results.jsonl``."""
     path = _common.runs_file(args.results, "results.jsonl")
     done = _common.recorded(path, _key)
-    data = {name: load(name) for name in args.datasets}
+    data = {name: load(name, args.data) for name in args.datasets}
     for method in args.methods:  # every cell of a method before the next method
         for dataset, (X, y) in data.items():
             for rate in args.rates:
@@ -180,11 +212,14 @@ def _mean(rows, metric):
     return float(np.mean([r[metric] for r in rows]))
 
 
-def report(results, candidate="skc_per_class"):
+def report(results, candidate="skc_class_floor"):
     """Tables of the means over seeds per cell and method, and the targets; ``results.md``."""
     records = _common.load(_common.runs_file(results, "results.jsonl"))
+    replaced = pathlib.Path(results) / "class_floor_half.jsonl"  # a replaced design, recorded
+    if replaced.exists():
+        records += _common.load(replaced)
     cells = _cells(records)
-    methods = [m for m in METHODS if any(m in c for c in cells.values())]
+    methods = [m for m in (*METHODS, REPLACED) if any(m in c for c in cells.values())]
     order = sorted(cells, key=lambda c: (DATASETS.index(c[0]), c[1]))
     lines = ["# Imbalance benchmark", "", f"{len(records)} runs; means over the seeds.", ""]
     for metric, title in [
@@ -192,46 +227,44 @@ def report(results, candidate="skc_per_class"):
         ("macro_f1", "Macro-F1 (%)"),
         ("worst_recall", "Worst-class recall (%)"),
     ]:
-        lines += [
-            f"## {title}",
-            "",
-            "| set | noise | " + " | ".join(methods) + " |",
-            "|---|---|" + "---|" * len(methods),
+        rows = [
+            [cell[0], f"{cell[1]:.0%}"]
+            + [f"{_mean(cells[cell][m], metric):.1f}" if m in cells[cell] else "" for m in methods]
+            for cell in order
         ]
-        for cell in order:
-            row = [
-                f"{_mean(cells[cell][m], metric):.1f}" if m in cells[cell] else "" for m in methods
-            ]
-            lines.append(f"| {cell[0]} | {cell[1]:.0%} | " + " | ".join(row) + " |")
-        lines.append("")
-    lines += [
-        "## Runs with a class (>= 1% of the training set) never predicted",
-        "",
-        "| set | noise | " + " | ".join(methods) + " |",
-        "|---|---|" + "---|" * len(methods),
-    ]
-    for cell in order:
-        row = [
+        lines += [f"## {title}", "", _common.marked(metric, _common.table(
+            ["set", "noise", *methods], rows)), ""]
+    rows = [
+        [cell[0], f"{cell[1]:.0%}"]
+        + [
             f"{sum(bool(r['never_predicted']) for r in cells[cell][m])}/{len(cells[cell][m])}"
             if m in cells[cell]
             else ""
             for m in methods
         ]
-        lines.append(f"| {cell[0]} | {cell[1]:.0%} | " + " | ".join(row) + " |")
+        for cell in order
+    ]
+    lines += [
+        "## Runs with a class (>= 1% of the training set) never predicted",
+        "",
+        _common.marked("never_predicted", _common.table(["set", "noise", *methods], rows)),
+    ]
     lines += [
         "",
         "## tau_ (mean)",
         "",
         "| set | noise | actual noise | "
-        + " | ".join(m for m in methods if m in ("skc_per_class", "skc_global"))
+        + " | ".join(m for m in methods if m in SELECTIONS)
         + " |",
-        "|---|---|---|---|---|",
+        "|---|---|---|" + "---|" * sum(m in SELECTIONS for m in methods),
     ]
     for cell in order:
         rows = cells[cell]
         any_rows = next(iter(rows.values()))
         taus = [
-            f"{_mean(rows[m], 'tau_'):.3f}" for m in ("skc_per_class", "skc_global") if m in rows
+            f"{_mean(rows[m], 'tau_'):.3f}" if m in rows else ""
+            for m in methods
+            if m in SELECTIONS
         ]
         lines.append(
             f"| {cell[0]} | {cell[1]:.0%} | {_mean(any_rows, 'actual_noise_rate'):.3f} | "
@@ -255,7 +288,9 @@ def targets(cells, order, candidate):
         f"- never leaves a class with >= 1% of the training set unpredicted: "
         f"{'met' if not starved else 'missed in ' + ', '.join(starved)}"
     )
-    for other in ("skc_tau0", "skc_tau0_balanced", "skc_global"):
+    for other in ("skc_tau0", "skc_tau0_balanced", "skc_global", "skc_per_class", "skc_class_floor"):
+        if other == candidate:
+            continue
         diffs = {
             cell: _mean(cells[cell][candidate], "balanced_accuracy")
             - _mean(cells[cell][other], "balanced_accuracy")
@@ -291,14 +326,19 @@ def targets(cells, order, candidate):
 def main(argv=None):
     parser, sub = _common.commands(__doc__, DEFAULT_RESULTS)
     run_parser = sub["run"]
+    sub["report"].add_argument(
+        "--candidate", default="skc_class_floor", choices=METHODS,
+        help="the method whose targets the report checks (default: skc_class_floor)",
+    )
     run_parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     run_parser.add_argument("--rates", nargs="+", type=float, default=[0.2, 0.4])
     _common.add_seeds(run_parser, [0, 1, 2])
     run_parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     _common.add_epochs(run_parser, 30, "epochs of the skc_* methods (default: 30)")
+    _common.add_data(run_parser, "mnist.npz or its folder, for the mnist_* sets")
     args = parser.parse_args(argv)
     if args.command == "report":
-        report(args.results)
+        report(args.results, args.candidate)
     else:
         run(args)
 

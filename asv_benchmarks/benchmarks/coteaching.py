@@ -25,3 +25,13 @@ class CoTeaching(common.EstimatorBenchmark):
             epochs=sizes["epochs"], batch_size=sizes["batch_size"], steps_per_execution=16,
             verbose=0, random_state=0,
         )
+
+
+class Selection(common.FitBenchmark):
+    """The MLP workload's Co-teaching fit with each ``selection``: what the selection costs."""
+
+    param_names = ["workload", "selection"]
+    params = [["mlp"], ["class_floor", "global", "per_class"]]
+
+    def make_estimator(self, name, selection):
+        return CoTeaching.make_estimator(self, name, "coteaching").set_params(selection=selection)
