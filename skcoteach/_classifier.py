@@ -90,16 +90,15 @@ class CoTeachingClassifier(
         et al., 2020: both peers on the samples of smallest joint loss,
         weighted by ``strategy__co_lambda``).  Options of the rule are routed
         as ``strategy__<name>``.
-    selection : {"global", "per_class", "class_floor"}, default="global"
+    selection : {"class_floor", "global", "per_class"}, default="class_floor"
         Which samples a rule's small-loss selection compares (user guide,
         :ref:`imbalance`); the batch keeps as many samples with each.
 
+        - ``"class_floor"``: every given label of the mini-batch first keeps
+          its ``ceil(R(T) * sqrt(n_c))`` smallest losses, then ``"global"``.
         - ``"global"``: the ``R(T)`` share of the whole mini-batch with the
-          smallest losses, as in the papers; a rare class may lose all of its
-          samples.
+          smallest losses, as in the papers; a rare class may lose all.
         - ``"per_class"``: that share within every given label of the batch.
-        - ``"class_floor"``: every given label first keeps half its share
-          (rounded up), the rest as ``"global"``.
 
         .. versionadded:: 0.2
     optimizer : str, keras optimizer class or instance, default="adam"
@@ -277,7 +276,7 @@ class CoTeachingClassifier(
         c=1.0,
         n_peers=2,
         strategy="coteaching",
-        selection="global",
+        selection="class_floor",
         optimizer="adam",
         epochs=50,
         batch_size=128,

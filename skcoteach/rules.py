@@ -15,7 +15,8 @@ its replica version when a ``tf.distribute`` strategy splits the mini-batch
 over replicas; user guide, "One big fit on several devices"), ``labels``
 (the batch's given labels) and ``selection``: ``"global"`` ranks the samples
 over the whole batch, as the papers do; ``"per_class"`` keeps the same share
-of every given label's samples (:mod:`skcoteach._selection`).
+of every given label's samples; ``"class_floor"`` ranks the whole batch after a
+floor of every given label (:mod:`skcoteach._selection`).
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
@@ -250,12 +251,15 @@ def coteaching(
         ``mean(losses, weights)`` along the last axis: :func:`weighted_mean`,
         or its replica version under a ``tf.distribute`` strategy.
     labels : int Tensor of shape (batch,), default=None
-        Given labels ``0 .. n_classes - 1``; needed by ``"per_class"``.
-    selection : {"global", "per_class"}, default="global"
+        Given labels ``0 .. n_classes - 1``; needed by ``"per_class"`` and
+        ``"class_floor"``.
+    selection : {"global", "per_class", "class_floor"}, default="global"
         ``"global"``: the ``n_keep`` smallest of the batch.  ``"per_class"``:
         within every given label, its share ``R(T)`` of smallest, rounded so
         that the batch keeps ``n_keep`` samples
-        (:func:`skcoteach._selection.class_quotas`).
+        (:func:`skcoteach._selection.class_quotas`).  ``"class_floor"``: every
+        given label's :func:`skcoteach._selection.class_floors` smallest, then
+        the smallest of the batch up to ``n_keep``.
 
     Returns
     -------

@@ -259,7 +259,9 @@ def test_real_data_run_resume_and_report(tmp_path):
     assert [(r["dataset"], r["method"]) for r in records] == [
         (data, method)
         for data in ("stdlib_docs", "birds", "mpls_stops")
-        for method in ("skc_default", "skc_per_class", "skc_standardized", "skc_plain", "lr")
+        for method in (
+            "skc_default", "skc_per_class", "skc_class_floor", "skc_standardized", "skc_plain", "lr"
+        )
     ]
     for r in records:
         assert r["n_train"] == 210 and r["n_test"] == 90 and 0 <= r["accuracy"] <= 100
@@ -270,7 +272,9 @@ def test_real_data_run_resume_and_report(tmp_path):
         assert r["input"] == {"skc_standardized": "dense"}.get(r["method"], r["input"])
     for r in records:
         scored = r.get("issues") or r.get("cleanlab")
-        assert (scored is not None) == (r["method"] in ("skc_default", "skc_per_class", "lr"))
+        assert (scored is not None) == (
+            r["method"] in ("skc_default", "skc_per_class", "skc_class_floor", "lr")
+        )
         if scored is not None and scored["flagged"]:
             assert 0 <= scored["precision"] <= 1 and 0 <= scored["recall"] <= 1
         if scored is not None:
@@ -279,7 +283,7 @@ def test_real_data_run_resume_and_report(tmp_path):
     # Resumed: everything is recorded, nothing is fitted again.
     text = _run("real_data.py", "run", *args, "--datasets", "birds", cwd=tmp_path)
     assert "seed 0" not in text
-    assert len((results / "results.jsonl").read_text().splitlines()) == 15
+    assert len((results / "results.jsonl").read_text().splitlines()) == 18
     # Another --max-rows is not mixed into the same results.
     proc = subprocess.run(
         [sys.executable, str(EXPERIMENTS / "real_data.py"), "run", "--noise", "0.4",

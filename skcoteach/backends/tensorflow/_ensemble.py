@@ -269,7 +269,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             sample_weight,
             self.epoch,
             mean=_replicas.loss_mean(),
-            labels=y,  # for selection="per_class" (a rule option)
+            labels=y,  # for selection="per_class" / "class_floor" (a rule option)
             **self.rule_options,
         )
         if self.losses:  # regularisation terms of the peers, once per step
