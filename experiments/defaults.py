@@ -436,7 +436,7 @@ def cv_table(results):
 
 def paired_table(results, other):
     """Markdown: each ``skc_*`` fit of ``results`` minus the fit of ``other`` with the same data,
-    noise, seed and method in another training order.
+    noise, seed and method in another training order or ``selection``.
 
     Per method: the number of pairs, the mean difference ± its standard error,
     and per data set the mean difference with the number of pairs in which
@@ -450,17 +450,21 @@ def paired_table(results, other):
                 if r.get("shuffle") is not None and r["dataset"] not in SUMMARY_LEAVES_OUT
                 and not (r["dataset"] in BINARY and r["kind"] == "pair" and r["rate"] > 0)]
 
+    def variant(r):  # what a pair differs in: the order, the selection (global before it existed)
+        return f"order {r['shuffle']}, selection {r.get('selection', 'global')}"
+
     theirs = {key(r): r for r in fits(other)}
     diffs, orders = {}, set()
     for r in fits(results):
         o = theirs.get(key(r))
-        if o is None or o["shuffle"] == r["shuffle"]:
+        if o is None or variant(o) == variant(r):
             continue
-        orders.add((r["shuffle"], o["shuffle"]))
+        orders.add((variant(r), variant(o)))
         diffs.setdefault(r["method"], {}).setdefault(r["dataset"], []).append(
             r["accuracy"] - o["accuracy"])
     if not diffs:
-        return f"No fit of {pathlib.Path(other).name} pairs with one of this folder in another order."
+        return (f"No fit of {pathlib.Path(other).name} pairs with one of this folder in another "
+                "order or selection.")
     datasets = [d for d in DATASETS if any(d in by_data for by_data in diffs.values())]
     rows = []
     for method in sorted(diffs, key=METHODS.index):
@@ -472,8 +476,8 @@ def paired_table(results, other):
             if d in by_data else "-" for d in datasets])
     names = ", ".join(f"`{a}` minus `{b}`" for a, b in sorted(orders))
     return "\n\n".join([
-        f"Paired with the fits of `{pathlib.Path(other).name}` (same data, noise, seed and method, "
-        f"training order {names}): mean difference in clean test accuracy (points) ± its "
+        f"Paired with the fits of `{pathlib.Path(other).name}` (same data, noise, seed and method; "
+        f"{names}): mean difference in clean test accuracy (points) ± its "
         "standard error, and per data set the mean difference (in how many pairs this "
         "folder's fit is behind):",
         _common.marked("paired", _common.table(
