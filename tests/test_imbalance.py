@@ -255,49 +255,35 @@ def test_bad_selection_names_the_options(digits):
 FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state=0)
 
 
-@pytest.mark.parametrize("strategy", ["coteaching", "coteaching_plus", "jocor"])
-def test_every_strategy_fits_per_class_with_three_peers(digits, strategy):
+def _three_peers_with_a_rare_nine(digits, strategy, selection, every):
+    """A 3-peer fit on digits keeping one sample of class 9 in ``every``; it and its labels."""
     X, y, X_test, y_test = digits
-    keep = np.flatnonzero((y != 9) | (np.arange(len(y)) % 4 == 0))  # class 9 rarer
+    keep = np.flatnonzero((y != 9) | (np.arange(len(y)) % every == 0))
     clf = CoTeachingClassifier(
-        tiny_mlp,
-        model__hidden=32,
-        strategy=strategy,
-        n_peers=3,
-        selection="per_class",
-        tau=0.4,
-        Tk=1,
-        **FAST,
+        tiny_mlp, model__hidden=32, strategy=strategy, n_peers=3, selection=selection,
+        tau=0.4, Tk=1, **FAST,
     ).fit(X[keep], y[keep])
-    assert clf.model_.rule_options["selection"] == "per_class"
+    assert clf.model_.rule_options["selection"] == selection
     assert np.isfinite(clf.history_["loss"]).all()
     assert clf.score(X_test, y_test) > 0.5
+    return clf, y[keep]
+
+
+@pytest.mark.parametrize("strategy", ["coteaching", "coteaching_plus", "jocor"])
+def test_every_strategy_fits_per_class_with_three_peers(digits, strategy):
+    clf, y = _three_peers_with_a_rare_nine(digits, strategy, "per_class", every=4)
     if strategy != "coteaching_plus":  # every label keeps about 60% of its samples
-        kept = [clf.sample_kept_[y[keep] == label].mean() for label in range(10)]
+        kept = [clf.sample_kept_[y == label].mean() for label in range(10)]
         np.testing.assert_allclose(kept[:9], 0.6, atol=0.1)
         assert kept[9] > 0.3  # about one sample of class 9 per batch: rounded to 0 or 1
 
 
 @pytest.mark.parametrize("strategy", ["coteaching", "coteaching_plus", "jocor"])
 def test_every_strategy_fits_class_floor_with_three_peers(digits, strategy):
-    X, y, X_test, y_test = digits
-    keep = np.flatnonzero((y != 9) | (np.arange(len(y)) % 8 == 0))  # class 9 rare
-    clf = CoTeachingClassifier(
-        tiny_mlp,
-        model__hidden=32,
-        strategy=strategy,
-        n_peers=3,
-        selection="class_floor",
-        tau=0.4,
-        Tk=1,
-        **FAST,
-    ).fit(X[keep], y[keep])
-    assert clf.model_.rule_options["selection"] == "class_floor"
-    assert np.isfinite(clf.history_["loss"]).all()
-    assert clf.score(X_test, y_test) > 0.5
+    clf, y = _three_peers_with_a_rare_nine(digits, strategy, "class_floor", every=8)
     if strategy != "coteaching_plus":  # as many kept as the global rule; class 9 not starved
         assert clf.sample_kept_.mean() == pytest.approx(0.6, abs=0.02)
-        assert clf.sample_kept_[y[keep] == 9].mean() >= 0.3
+        assert clf.sample_kept_[y == 9].mean() >= 0.3
 
 
 def test_pickle_and_warm_start_keep_the_selection(digits):
