@@ -15,8 +15,8 @@ the global one with a floor: every given label first keeps the
 batch's count goes to the smallest scores of the whole batch.  A rare class
 keeps its share and is never dropped whole, while a class with a dozen
 samples in the batch is not made to fill its whole share -- with wrong labels
-when the batch happens to hold few clean ones, which cost ``"per_class"``
-4-11 points on balanced MNIST.
+when the batch happens to hold few clean ones, which is what costs
+``"per_class"`` accuracy on balanced data (user guide, :ref:`imbalance`).
 
 Pure functions of ``keras.ops``; the rules of :mod:`skcoteach.rules` call them.
 """
@@ -193,7 +193,7 @@ def select(
     keep_fraction : float Tensor
         ``R(T)``.
     labels : int Tensor of shape (batch,) or None
-        Given labels; needed for ``"per_class"``.
+        Given labels; needed for ``"per_class"`` and ``"class_floor"``.
     n_classes : int
         Number of classes.
     selection : {"global", "per_class", "class_floor"}
