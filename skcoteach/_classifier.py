@@ -90,14 +90,14 @@ class CoTeachingClassifier(
         et al., 2020: both peers on the samples of smallest joint loss,
         weighted by ``strategy__co_lambda``).  Options of the rule are routed
         as ``strategy__<name>``.
-    selection : {"class_floor", "global", "per_class"}, default="class_floor"
+    selection : {"global", "class_floor", "per_class"}, default="global"
         Which samples a rule's small-loss selection compares (user guide,
         :ref:`imbalance`); the batch keeps as many samples with each.
 
-        - ``"class_floor"``: every given label of the mini-batch first keeps
-          its ``ceil(R(T) * sqrt(n_c))`` smallest losses, then ``"global"``.
         - ``"global"``: the ``R(T)`` share of the whole mini-batch with the
           smallest losses, as in the papers; a rare class may lose all.
+        - ``"class_floor"``: every given label of the mini-batch first keeps
+          its ``ceil(R(T) * sqrt(n_c))`` smallest losses, then ``"global"``.
         - ``"per_class"``: that share within every given label of the batch.
 
         .. versionadded:: 0.2
@@ -276,7 +276,7 @@ class CoTeachingClassifier(
         c=1.0,
         n_peers=2,
         strategy="coteaching",
-        selection="class_floor",
+        selection="global",
         optimizer="adam",
         epochs=50,
         batch_size=128,
