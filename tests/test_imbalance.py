@@ -25,6 +25,18 @@ from .conftest import fit_together_and_alone, tensorflow_installed, tiny_mlp
 tf = importlib.import_module("tensorflow") if tensorflow_installed() else None
 
 
+#: Hypothesis strategies of a batch: rows of scores, labels of skewed classes, R(T), ties or not.
+BATCHES = dict(
+    n_rows=st.integers(1, 3),
+    batch=st.integers(1, 200),
+    n_classes=st.integers(2, 6),
+    fraction=st.floats(0.01, 1.0),
+    skew=st.floats(0.0, 3.0),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+
+
 def reference_quotas(counts, fraction, total):
     """Largest-remainder rounding of ``fraction * counts`` to ``total``, in NumPy."""
     exact = fraction * np.asarray(counts, np.float64)
@@ -54,15 +66,7 @@ def reference_mask(scores, labels, quotas):
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    n_rows=st.integers(1, 3),
-    batch=st.integers(1, 200),
-    n_classes=st.integers(2, 6),
-    fraction=st.floats(0.01, 1.0),
-    skew=st.floats(0.0, 3.0),
-    ties=st.booleans(),
-    seed=st.integers(0, 2**16),
-)
+@given(**BATCHES)
 @pytest.mark.tensorflow_only('the rules on TensorFlow tensors')
 def test_per_class_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew, ties, seed):
     rng = np.random.RandomState(seed)
@@ -110,15 +114,7 @@ def reference_floor_mask(scores, labels, fraction, total):
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    n_rows=st.integers(1, 3),
-    batch=st.integers(1, 200),
-    n_classes=st.integers(2, 6),
-    fraction=st.floats(0.01, 1.0),
-    skew=st.floats(0.0, 3.0),
-    ties=st.booleans(),
-    seed=st.integers(0, 2**16),
-)
+@given(**BATCHES)
 def test_class_floor_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew, ties, seed):
     rng = np.random.RandomState(seed)
     prior = np.exp(-skew * np.arange(n_classes))
