@@ -55,6 +55,13 @@ def _ranks(values, descending):
     return ops.cast(ops.sum(ops.cast(ops.logical_or(before, tied_earlier), "int32"), axis=1), "int32")
 
 
+def _float64(counts, keep_fraction):
+    """``counts`` and ``R(T)`` (a tensor or a Python float) as float64 tensors, inside ``float64()``."""
+    if not ops.is_tensor(keep_fraction):
+        keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
+    return ops.cast(counts, "float64"), ops.cast(keep_fraction, "float64")
+
+
 def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
     """How many samples of every class to keep: ``R * n_c``, rounded to add up to ``total``.
 
@@ -84,10 +91,8 @@ def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
         guarantees).
     """
     with float64():  # JAX: 64-bit types for these lines
-        counts = ops.cast(counts, "float64")
-        if not ops.is_tensor(keep_fraction):
-            keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
-        exact = ops.cast(keep_fraction, "float64") * counts
+        counts, keep_fraction = _float64(counts, keep_fraction)
+        exact = keep_fraction * counts
         base = ops.floor(exact + KEEP_TOLERANCE)
         remainder = exact - base
         missing = ops.cast(total, "int32") - ops.cast(ops.sum(base), "int32")
@@ -123,10 +128,7 @@ def class_floors(counts: Any, keep_fraction: Any) -> Any:
     int32 Tensor of shape (n_classes,)
     """
     with float64():
-        counts = ops.cast(counts, "float64")
-        if not ops.is_tensor(keep_fraction):
-            keep_fraction = ops.convert_to_tensor(keep_fraction, "float64")
-        keep_fraction = ops.cast(keep_fraction, "float64")
+        counts, keep_fraction = _float64(counts, keep_fraction)
         floor = ops.ceil(keep_fraction * ops.sqrt(counts) - KEEP_TOLERANCE)
         share = ops.floor(keep_fraction * counts + 0.5 + KEEP_TOLERANCE)
         return ops.cast(ops.minimum(floor, share), "int32")
