@@ -94,10 +94,11 @@ class CoTeachingClassifier(
         Which samples a rule's small-loss selection compares (user guide,
         :ref:`imbalance`); the batch keeps as many samples with each.
 
+        - ``"class_floor"``: every rare given label of the batch (below 0.9 of
+          a balanced share of the training labels) first keeps its
+          ``ceil(R(T) * sqrt(n_c))`` smallest losses, then ``"global"``.
         - ``"global"``: the ``R(T)`` share of the whole mini-batch with the
           smallest losses, as in the papers; a rare class may lose all.
-        - ``"class_floor"``: every given label of the mini-batch first keeps
-          its ``ceil(R(T) * sqrt(n_c))`` smallest losses, then ``"global"``.
         - ``"per_class"``: that share within every given label of the batch.
 
         .. versionadded:: 0.2

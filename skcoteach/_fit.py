@@ -122,6 +122,10 @@ class FitSteps:
         val = self._check_validation_data(validation_data)
         import_keras()  # Keras's backend, or a clear ImportError
         self._build_model(X, rule_options=rule_options, seed=build_seed, reset=reset)
+        from ._selection import label_shares  # imports Keras
+
+        # The classes' shares of the labels trained on: selection="class_floor" reads them.
+        self.model_.set_class_shares(label_shares(y_enc, len(self.classes_)))
         return _validation.PreparedFit(X, y_enc, weights, val, shuffle_seed)
 
     def _check_params(self) -> dict:

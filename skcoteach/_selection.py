@@ -10,28 +10,56 @@ batch, the share ``R(T)`` of its own samples with the smallest scores:
 number of samples the global selection keeps, and
 :func:`smallest_mask_per_class` ranks the samples within their class, with
 two sorts (no loop over samples or classes).  ``"class_floor"`` selection is
-the global one with a floor: every given label first keeps the
+the global one with a floor for the *rare* classes: a given label whose share
+of the training labels is below :data:`RARE_SHARE` times a balanced share
+(:func:`label_shares`, from the labels of the fit) first keeps the
 :func:`class_floors` samples with its smallest scores, then the rest of the
 batch's count goes to the smallest scores of the whole batch.  A rare class
-keeps its share and is never dropped whole, while a class with a dozen
-samples in the batch is not made to fill its whole share -- with wrong labels
-when the batch happens to hold few clean ones, which is what costs
-``"per_class"`` accuracy on balanced data (user guide, :ref:`imbalance`).
+keeps its share and is never dropped whole, while the other classes are
+selected as by ``"global"`` -- on balanced data exactly so.  A floor for every
+class costs accuracy where a batch holds few samples per class: it makes a
+class fill its share with wrong labels when the batch happens to hold few
+clean ones, which is also what costs ``"per_class"`` accuracy on balanced data
+(user guide, :ref:`imbalance`).
 
-Pure functions of ``keras.ops``; the rules of :mod:`skcoteach.rules` call them.
+Pure functions of ``keras.ops`` (and :func:`label_shares` of NumPy); the rules
+of :mod:`skcoteach.rules` call them.
 """
 
 from typing import Any
 
+import numpy as np
 from keras import ops
 
 from .backends import float64
 from .schedules import KEEP_TOLERANCE
 
-__all__ = ["SELECTIONS", "class_floors", "class_quotas", "smallest_mask_per_class"]
+__all__ = [
+    "RARE_SHARE",
+    "SELECTIONS",
+    "class_floors",
+    "class_quotas",
+    "label_shares",
+    "smallest_mask_per_class",
+]
 
 #: Accepted values of the rules' ``selection`` argument.
 SELECTIONS = ("global", "per_class", "class_floor")
+
+#: ``"class_floor"`` gives a floor to the classes whose share of the training
+#: labels is below this fraction of a balanced share ``1 / n_classes``.
+RARE_SHARE = 0.9
+
+
+def label_shares(y_enc: Any, n_classes: int) -> np.ndarray:
+    """Share of every class among the encoded labels ``y_enc``, float32 of shape (n_classes,).
+
+    Counts, not weights: a class is rare in the data whatever weights the
+    user gives it.  All zeros for no labels.
+    """
+    y_enc = np.asarray(y_enc, dtype=np.int64).ravel()
+    counts = np.bincount(y_enc, minlength=n_classes)[:n_classes]
+    return (counts / max(y_enc.size, 1)).astype(np.float32)
 
 
 def check_selection(selection):
@@ -104,17 +132,17 @@ def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
         return ops.cast(quotas, "int32")
 
 
-def class_floors(counts: Any, keep_fraction: Any) -> Any:
-    """How many samples of every class ``"class_floor"`` keeps first: ``ceil(R * sqrt(n_c))``.
+def class_floors(counts: Any, keep_fraction: Any, class_shares: Any) -> Any:
+    """How many samples of every rare class ``"class_floor"`` keeps first: ``ceil(R * sqrt(n_c))``.
 
-    At most the class's share ``R * n_c`` rounded to the nearest integer (half
-    up), and so never more than ``n_c``; with the tolerance
-    :data:`skcoteach.schedules.KEEP_TOLERANCE`.  A class with up to about
-    four samples in the batch keeps its share, as with ``"per_class"``; a
-    class with more keeps a floor that grows like the spread of its count
-    from batch to batch (a dozen samples, ``R = 0.55``: 2 of its share of 7),
-    so the floor rarely binds where the global selection already keeps a
-    class's share.
+    A class is rare when its share of the training labels is below
+    :data:`RARE_SHARE` ``/ n_classes``; the other classes get 0.  The floor
+    is at most the class's share ``R * n_c`` of the batch rounded to the
+    nearest integer (half up), and so never more than ``n_c``; with the
+    tolerance :data:`skcoteach.schedules.KEEP_TOLERANCE`.  A rare class with
+    up to about four samples in the batch keeps its share, as with
+    ``"per_class"``; with more, a floor that grows like the spread of its
+    count from batch to batch.
 
     Parameters
     ----------
@@ -122,6 +150,8 @@ def class_floors(counts: Any, keep_fraction: Any) -> Any:
         Number of candidate samples of every class in the batch.
     keep_fraction : float Tensor
         ``R(T)``.
+    class_shares : float Tensor of shape (n_classes,)
+        Every class's share of the training labels (:func:`label_shares`).
 
     Returns
     -------
@@ -129,9 +159,11 @@ def class_floors(counts: Any, keep_fraction: Any) -> Any:
     """
     with float64():
         counts, keep_fraction = _float64(counts, keep_fraction)
+        shares = ops.cast(class_shares, "float64")
+        rare = ops.cast(shares * counts.shape[0] < RARE_SHARE, "float64")
         floor = ops.ceil(keep_fraction * ops.sqrt(counts) - KEEP_TOLERANCE)
         share = ops.floor(keep_fraction * counts + 0.5 + KEEP_TOLERANCE)
-        return ops.cast(ops.minimum(floor, share), "int32")
+        return ops.cast(ops.minimum(floor, share) * rare, "int32")
 
 
 def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
@@ -183,6 +215,7 @@ def select(
     n_classes: int,
     selection: str,
     candidates: Any = None,
+    class_shares: Any = None,
 ) -> Any:
     """The rules' selection mask: the ``k`` smallest of every row, globally or per class.
 
@@ -202,10 +235,15 @@ def select(
         See :data:`SELECTIONS`.
     candidates : Tensor of shape (batch,), default=None
         1 for the samples that may be selected (Co-teaching+); all if None.
+    class_shares : float Tensor of shape (n_classes,), default=None
+        Every class's share of the training labels (:func:`label_shares`);
+        needed for ``"class_floor"``.
 
     Returns
     -------
     Tensor of shape (n_rows, batch), dtype of ``scores``
+        With ``"class_floor"`` and no rare class in the batch, the mask of
+        ``"global"``.
     """
     from .rules import row_ranks, smallest_mask
 
@@ -214,13 +252,23 @@ def select(
         return smallest_mask(scores, k)
     if labels is None:
         raise ValueError(f"selection={selection!r} needs the labels of the batch.")
+    if selection == "class_floor" and class_shares is None:
+        raise ValueError(
+            "selection='class_floor' needs class_shares, the classes' shares of the training "
+            "labels (skcoteach._selection.label_shares)."
+        )
     labels = ops.cast(labels, "int32")
     weights = ops.ones_like(scores[0]) if candidates is None else candidates
     counts = ops.segment_sum(weights, labels, num_segments=n_classes)
     if selection == "per_class":
         return smallest_mask_per_class(scores, labels, class_quotas(counts, keep_fraction, k))
-    floor = smallest_mask_per_class(scores, labels, class_floors(counts, keep_fraction))
-    # The floor's samples rank first (by score among themselves when they are more than k),
-    # then the others by score: the k smallest keys hold the floors and the best of the rest.
-    key = row_ranks(scores) + ops.cast(floor <= 0, "int32") * ops.shape(scores)[1]
-    return smallest_mask(ops.cast(key, scores.dtype), k)
+    floors = class_floors(counts, keep_fraction, class_shares)
+
+    def with_floors():
+        floor = smallest_mask_per_class(scores, labels, floors)
+        # The floor's samples rank first (by score among themselves when they are more than k),
+        # then the others by score: the k smallest keys hold the floors and the best of the rest.
+        key = row_ranks(scores) + ops.cast(floor <= 0, "int32") * ops.shape(scores)[1]
+        return smallest_mask(ops.cast(key, scores.dtype), k)
+
+    return ops.cond(ops.any(floors > 0), with_floors, lambda: smallest_mask(scores, k))

@@ -16,7 +16,8 @@ over replicas; user guide, "One big fit on several devices"), ``labels``
 (the batch's given labels) and ``selection``: ``"global"`` ranks the samples
 over the whole batch, as the papers do; ``"per_class"`` keeps the same share
 of every given label's samples; ``"class_floor"`` ranks the whole batch after a
-floor of every given label (:mod:`skcoteach._selection`).
+floor of every rare given label (``class_shares``: the classes' shares of the
+training labels; :mod:`skcoteach._selection`).
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
@@ -229,6 +230,7 @@ def coteaching(
     mean: Callable[..., Any] = weighted_mean,
     labels: Any = None,
     selection: str = "global",
+    class_shares: Any = None,
 ) -> Update:
     """Co-teaching's cross update.
 
@@ -258,8 +260,12 @@ def coteaching(
         within every given label, its share ``R(T)`` of smallest, rounded so
         that the batch keeps ``n_keep`` samples
         (:func:`skcoteach._selection.class_quotas`).  ``"class_floor"``: every
-        given label's :func:`skcoteach._selection.class_floors` smallest, then
-        the smallest of the batch up to ``n_keep``.
+        rare given label's :func:`skcoteach._selection.class_floors` smallest,
+        then the smallest of the batch up to ``n_keep``.
+    class_shares : float Tensor of shape (n_classes,), default=None
+        Every class's share of the training labels
+        (:func:`skcoteach._selection.label_shares`); needed by
+        ``"class_floor"``, which gives a floor to the rare classes only.
 
     Returns
     -------
@@ -269,7 +275,8 @@ def coteaching(
     """
     k = n_keep(ops.shape(losses)[1], keep_fraction)
     scores = ops.stop_gradient(peer_view(losses))
-    mask = select(scores, k, keep_fraction, labels, _n_classes(log_probs), selection)
+    n_classes = _n_classes(log_probs)
+    mask = select(scores, k, keep_fraction, labels, n_classes, selection, None, class_shares)
     return _cross_update(losses, mask, sample_weight, mean)
 
 
@@ -312,12 +319,13 @@ def coteaching_plus(
     mean: Callable[..., Any] = weighted_mean,
     labels: Any = None,
     selection: str = "global",
+    class_shares: Any = None,
 ) -> Update:
     """Co-teaching+: the cross update restricted to disagreeing samples.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, mean, labels, selection
+    losses, log_probs, keep_fraction, sample_weight, mean, labels, selection, class_shares
         See :func:`coteaching`; ``"per_class"`` shares out the kept
         disagreeing samples by the candidates of every label.
     epoch : int Tensor
@@ -340,7 +348,9 @@ def coteaching_plus(
     # Non-candidates are ranked after every candidate.
     scores = ops.stop_gradient(peer_view(losses)) + (1.0 - candidates)[None, :] * 1e30
     n_classes = _n_classes(log_probs)
-    mask = select(scores, k, keep_fraction, labels, n_classes, selection, candidates)
+    mask = select(
+        scores, k, keep_fraction, labels, n_classes, selection, candidates, class_shares
+    )
     return _cross_update(losses, mask, sample_weight, mean, candidates)
 
 
@@ -375,12 +385,13 @@ def jocor(
     mean: Callable[..., Any] = weighted_mean,
     labels: Any = None,
     selection: str = "global",
+    class_shares: Any = None,
 ) -> Update:
     """JoCoR: joint loss with co-regularisation, small-loss selection, joint update.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, epoch, mean, labels, selection
+    losses, log_probs, keep_fraction, sample_weight, epoch, mean, labels, selection, class_shares
         See :func:`coteaching`.
     co_lambda : float, default=0.1
         Weight ``lambda`` of the agreement (symmetric KL) term, in [0, 1].
@@ -399,7 +410,9 @@ def jocor(
     joint = joint + co_lambda * (2.0 / (n_peers * (n_peers - 1))) * symmetric_kl(log_probs)
     k = n_keep(ops.shape(losses)[1], keep_fraction)
     scores = ops.stop_gradient(joint)[None, :]
-    mask = select(scores, k, keep_fraction, labels, log_probs.shape[-1], selection)  # (1, batch)
+    mask = select(  # (1, batch)
+        scores, k, keep_fraction, labels, log_probs.shape[-1], selection, None, class_shares
+    )
     weights = mask * ops.cast(sample_weight, losses.dtype)[None, :]
     total = mean(joint[None, :], weights)[0]
     peer_losses = mean(losses, weights)
@@ -420,4 +433,5 @@ _STEP_ARGUMENTS = (
     "mean",
     "labels",
     "selection",
+    "class_shares",
 )

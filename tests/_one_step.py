@@ -16,6 +16,8 @@ from skcoteach import rules
 from skcoteach.backends import api
 
 N, F, C = 40, 6, 4
+#: The classes' shares of the training labels the ensembles are given (as a fit sets them).
+SHARES = np.array([0.4, 0.35, 0.2, 0.05], np.float32)
 
 
 def peers(rng):
@@ -70,6 +72,7 @@ def main(path):
             ensemble = api().PeerEnsemble(peers(np.random.default_rng(1)), "probabilities",
                                           n_samples=N, rule=rule, rule_options=options)
             ensemble(X[:2])
+            ensemble.set_class_shares(SHARES)  # classes 2 and 3 rare: class_floor floors them
             ensemble.compile(optimizer=api().prepare_optimizer(keras.optimizers.Adam(0.01)))
             ensemble.optimizer.build(ensemble.trainable_variables)
             ensemble.forget_rate.assign(0.3)

@@ -143,12 +143,13 @@ for seed, n_peers in [(0, 2), (1, 2), (2, 3)]:
     log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     labels = rng.randint(0, 4, 40)
     weights = rng.rand(40).astype("float32")
+    shares = np.array([0.4, 0.35, 0.2, 0.05], "float32")  # classes 2 and 3 rare
     for name, rule in sorted(rules.RULES.items()):
         for selection in ("global", "per_class", "class_floor"):
             update = rule(
                 ops.convert_to_tensor(losses), ops.convert_to_tensor(log_probs), 0.65,
                 ops.convert_to_tensor(weights), 3, labels=ops.convert_to_tensor(labels),
-                selection=selection,
+                selection=selection, class_shares=ops.convert_to_tensor(shares),
             )
             out[f"{seed}/{name}/{selection}"] = [
                 float(ops.convert_to_numpy(update.total_loss)),

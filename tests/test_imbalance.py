@@ -11,8 +11,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skcoteach import CoTeachingClassifier, rules
 from skcoteach._selection import (
+    RARE_SHARE,
     class_floors,
     class_quotas,
+    label_shares,
     select,
     smallest_mask_per_class,
 )
@@ -99,12 +101,17 @@ def test_per_class_keeps_a_rare_class_the_global_rule_drops():
     np.testing.assert_array_equal(per_class.keep_mask.numpy()[:, 7:], [[1, 1, 0]] * 2)
 
 
-def reference_floor_mask(scores, labels, fraction, total):
-    """``"class_floor"`` in NumPy: each class's floor of smallest scores, then the smallest."""
-    counts = np.bincount(labels, minlength=labels.max() + 1)
+def reference_floors(counts, fraction, shares):
+    """``class_floors`` in NumPy: ``ceil(R sqrt(n_c))``, at most ``R n_c`` rounded, rare classes only."""
     floors = np.minimum(
         np.ceil(fraction * np.sqrt(counts) - 1e-9), np.floor(fraction * counts + 0.5 + 1e-9)
-    ).astype(int)
+    )
+    return np.where(shares * len(shares) < RARE_SHARE, floors, 0).astype(int)
+
+
+def reference_floor_mask(scores, labels, fraction, total, shares):
+    """``"class_floor"`` in NumPy: each rare class's floor of smallest scores, then the smallest."""
+    floors = reference_floors(np.bincount(labels, minlength=len(shares)), fraction, shares)
     first = reference_mask(scores, labels, floors).astype(bool)
     mask = np.zeros_like(scores)
     for r, row in enumerate(scores):
@@ -113,57 +120,90 @@ def reference_floor_mask(scores, labels, fraction, total):
     return mask
 
 
+def _floor_select(scores, labels, fraction, total, n_classes, shares):
+    """``select(..., "class_floor")`` on NumPy arrays, as a NumPy mask."""
+    t = keras.ops.convert_to_tensor
+    mask = select(
+        t(scores), t(total, "int32"), fraction, t(labels, "int32"), n_classes, "class_floor",
+        class_shares=t(shares),
+    )
+    return keras.ops.convert_to_numpy(mask)
+
+
 @settings(max_examples=60, deadline=None)
 @given(**BATCHES)
 def test_class_floor_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew, ties, seed):
     rng = np.random.RandomState(seed)
     prior = np.exp(-skew * np.arange(n_classes))
+    prior = (prior / prior.sum()).astype(np.float32)  # the training labels' shares
     labels = rng.choice(n_classes, batch, p=prior / prior.sum())
     scores = rng.randint(0, 3, (n_rows, batch)) if ties else rng.lognormal(size=(n_rows, batch))
     scores = scores.astype(np.float32)
     total = n_kept(batch, fraction)
-    mask = select(
-        keras.ops.convert_to_tensor(scores),
-        keras.ops.convert_to_tensor(total, "int32"),
-        fraction,
-        keras.ops.convert_to_tensor(labels, "int32"),
-        n_classes,
-        "class_floor",
-    )
-    mask = keras.ops.convert_to_numpy(mask)
+    mask = _floor_select(scores, labels, fraction, total, n_classes, prior)
     np.testing.assert_array_equal(mask.sum(axis=1), total)  # as many as the global selection
     counts = np.bincount(labels, minlength=n_classes)
-    floors = keras.ops.convert_to_numpy(class_floors(keras.ops.convert_to_tensor(counts), fraction))
+    floors = keras.ops.convert_to_numpy(
+        class_floors(keras.ops.convert_to_tensor(counts), fraction, prior)
+    )
+    np.testing.assert_array_equal(floors, reference_floors(counts, fraction, prior))
     if floors.sum() <= total:  # every class keeps at least its floor
         for row in mask:
             assert np.all(np.bincount(labels, row, minlength=n_classes) >= floors)
-    if not ties:  # with ties, which of the equal scores is kept depends on the backend's sort
-        np.testing.assert_array_equal(mask, reference_floor_mask(scores, labels, fraction, total))
+    if not floors.any():  # no rare class in the batch: exactly the global selection, ties too
+        glob = rules.smallest_mask(keras.ops.convert_to_tensor(scores), total)
+        np.testing.assert_array_equal(mask, keras.ops.convert_to_numpy(glob))
+    elif not ties:  # with ties, which of the equal scores is kept depends on the backend's sort
+        np.testing.assert_array_equal(
+            mask, reference_floor_mask(scores, labels, fraction, total, prior)
+        )
 
 
 def test_class_floors_grow_like_the_square_root_of_the_count():
     counts = keras.ops.convert_to_tensor([13, 4, 1, 0, 7, 2])
-    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5))
+    rare = np.full(6, 0.1, np.float32)  # every class below 0.9 / 6
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5, rare))
     # ceil(0.5 * sqrt(n)), at most the share 0.5 * n rounded half up
     np.testing.assert_array_equal(floors, [2, 1, 1, 0, 2, 1])
-    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.9))
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.9, rare))
     np.testing.assert_array_equal(floors, [4, 2, 1, 0, 3, 2])
-    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.0))
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.0, rare))
     np.testing.assert_array_equal(floors, [0, 0, 0, 0, 0, 0])
 
 
+def test_only_the_classes_rarer_than_the_rare_share_get_a_floor():
+    counts = keras.ops.convert_to_tensor([9, 9, 9, 9])
+    # Balanced shares are 0.25; a class is rare below 0.9 * 0.25 = 0.225.
+    shares = np.array([0.4, 0.226, 0.224, 0.15], np.float32)
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5, shares))
+    np.testing.assert_array_equal(floors, [0, 0, 2, 2])
+    np.testing.assert_allclose(
+        label_shares(np.array([0, 0, 1, 3]), 5), [0.5, 0.25, 0.0, 0.25, 0.0]
+    )
+
+
 def test_class_floor_keeps_a_rare_class_and_otherwise_the_global_choice():
-    # Class 1 (4 samples) has the largest losses: the global rule drops all of
-    # it, the floor keeps ceil(0.7 * sqrt(4)) = 2 of them, the rest as global.
+    # Class 1 (4 samples, 5% of the training labels) has the largest losses: the
+    # global rule drops all of it, the floor keeps ceil(0.7 * sqrt(4)) = 2 of
+    # them, the rest as global.
     losses = keras.ops.convert_to_tensor([[0.1 * i for i in range(8)] + [5.0, 6.0, 7.0, 8.0]] * 2)
     labels = keras.ops.convert_to_tensor([0] * 8 + [1] * 4)
     log_probs = keras.ops.zeros((2, 12, 2))
     weights = keras.ops.ones(12)
-    floor = rules.coteaching(
-        losses, log_probs, 0.7, weights, labels=labels, selection="class_floor"
-    )
+    args = (losses, log_probs, 0.7, weights)
+    rare = keras.ops.convert_to_tensor([0.95, 0.05])
+    floor = rules.coteaching(*args, labels=labels, selection="class_floor", class_shares=rare)
     mask = keras.ops.convert_to_numpy(floor.keep_mask)
     np.testing.assert_array_equal(mask, [[1] * 6 + [0, 0] + [1, 1, 0, 0]] * 2)
+    # A class as frequent as the others in the training labels gets no floor.
+    common = keras.ops.convert_to_tensor([0.5, 0.5])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(rules.coteaching(*args, labels=labels).keep_mask),
+        keras.ops.convert_to_numpy(
+            rules.coteaching(*args, labels=labels, selection="class_floor", class_shares=common)
+            .keep_mask
+        ),
+    )
     # Where the global choice already holds every floor, the floor changes nothing.
     balanced = keras.ops.convert_to_tensor([[0.1, 0.2, 0.9, 1.0, 0.3, 0.4, 0.8, 0.7]] * 2)
     labels = keras.ops.convert_to_tensor([0, 0, 0, 0, 1, 1, 1, 1])
@@ -171,9 +211,18 @@ def test_class_floor_keeps_a_rare_class_and_otherwise_the_global_choice():
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(rules.coteaching(*args, labels=labels).keep_mask),
         keras.ops.convert_to_numpy(
-            rules.coteaching(*args, labels=labels, selection="class_floor").keep_mask
+            rules.coteaching(*args, labels=labels, selection="class_floor", class_shares=rare)
+            .keep_mask
         ),
     )
+
+
+def test_class_floor_needs_the_class_shares():
+    losses, log_probs, labels = _random_step(3)
+    with pytest.raises(ValueError, match="selection='class_floor' needs class_shares"):
+        rules.coteaching(
+            losses, log_probs, 0.6, keras.ops.ones(50), labels=labels, selection="class_floor"
+        )
 
 
 def _random_step(seed, n_peers=2, batch=50, n_classes=3):
@@ -260,6 +309,11 @@ def _three_peers_with_a_rare_nine(digits, strategy, selection, every):
         tau=0.4, Tk=1, **FAST,
     ).fit(X[keep], y[keep])
     assert clf.model_.rule_options["selection"] == selection
+    model = clf.model_
+    shares = np.asarray(
+        model._own["shares"] if keras.backend.backend() == "jax" else model._class_shares.numpy()
+    )
+    np.testing.assert_allclose(shares, np.bincount(y[keep]) / keep.size, rtol=1e-6)
     assert np.isfinite(clf.history_["loss"]).all()
     assert clf.score(X_test, y_test) > 0.5
     return clf, y[keep]
@@ -299,14 +353,17 @@ def test_grouped_search_equals_separate_fits_per_class(selection):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    X, y = (X[:240] / 16.0).astype(np.float32), y[:240]
+    # Classes 8 and 9 rare; each fit has its own rows, so its own shares of the labels.
+    keep = np.flatnonzero((y < 8) | (np.arange(len(y)) % 5 == 0))
+    X, y = (X[keep] / 16.0).astype(np.float32), y[keep]
     common = dict(epochs=2, batch_size=32, random_state=0, selection=selection)
     estimators = [
         CoTeachingClassifier(tiny_mlp, tau=0.3, Tk=1, **common),
         CoTeachingClassifier(tiny_mlp, tau=0.4, strategy="jocor", n_peers=3, **common),
         CoTeachingClassifier(tiny_mlp, tau=0.4, strategy="coteaching_plus", **common),
+        CoTeachingClassifier(tiny_mlp, tau=0.4, Tk=1, **common),
     ]
-    data = [(X[40:], y[40:])] * len(estimators)
+    data = [(X[:200], y[:200]), (X[40:240], y[40:240])] * 2
     fit_together_and_alone(estimators, data)
 
 
@@ -381,6 +438,8 @@ from sklearn.datasets import load_digits
 from skcoteach import CoTeachingClassifier
 
 X, y = load_digits(return_X_y=True)
+rare_nine = np.flatnonzero((y != 9) | (np.arange(len(y)) % 8 == 0))
+X, y = X[rare_nine], y[rare_nine]
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     clf = CoTeachingClassifier(

@@ -83,6 +83,7 @@ class EnsembleConfig:
         self.record_proba = int(record_proba)
         self._training_arrays = ()  # see set_training_arrays
         self._validation_arrays = ()  # see set_validation_arrays
+        self._class_shares = None  # see set_class_shares
         self.train_names = [
             "loss",
             *[f"peer_{p}_loss" for p in range(len(self.peers))],

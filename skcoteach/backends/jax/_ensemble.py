@@ -150,6 +150,16 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         self.batch_size = int(batch_size)
         self._training_arrays = arrays
 
+    def set_class_shares(self, shares: Any) -> None:
+        """Set every class's share of the training labels, which ``selection="class_floor"`` reads.
+
+        Part of the ensemble's own state (:attr:`_own`), stacked with it in a grouped search.
+        """
+        shares = np.asarray(shares, np.float32)
+        if "shares" not in self._own or tuple(self._own["shares"].shape) != shares.shape:
+            self.train_function = None  # traced with another state
+        self._own["shares"] = jnp.asarray(shares)
+
     def set_validation_arrays(self, x: Any = None, y: Any = None, sample_weight: Any = None) -> None:
         """Place the validation set as the training arrays are; validation batches are then sample indices."""
         self._validation_arrays = (
@@ -210,6 +220,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             sample_weight,
             own["epoch"],
             labels=y,
+            class_shares=own.get("shares"),  # for selection="class_floor"
             **self.rule_options,
         )
         regularisation = self.losses

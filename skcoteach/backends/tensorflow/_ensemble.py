@@ -186,6 +186,22 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             # Keras's own function captured the previous arrays when traced.
             self.train_function = None
 
+    def set_class_shares(self, shares: Any) -> None:
+        """Set every class's share of the training labels, which ``selection="class_floor"`` reads.
+
+        Parameters
+        ----------
+        shares : array-like of shape (n_classes,)
+            :func:`skcoteach._selection.label_shares` of the fit's labels.
+        """
+        shares = np.asarray(shares, np.float32)
+        current = self._class_shares
+        if current is None or tuple(current.shape) != shares.shape:
+            self._class_shares = tf.Variable(shares, trainable=False)
+            self.train_function = None  # traced without the new variable
+        else:
+            current.assign(shares)
+
     def set_validation_arrays(
         self, x: Any = None, y: Any = None, sample_weight: Any = None
     ) -> None:
@@ -270,6 +286,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             self.epoch,
             mean=_replicas.loss_mean(),
             labels=y,  # for selection="per_class" / "class_floor" (a rule option)
+            class_shares=self._class_shares,  # for "class_floor"
             **self.rule_options,
         )
         if self.losses:  # regularisation terms of the peers, once per step
