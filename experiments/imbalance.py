@@ -3,7 +3,8 @@
 Binary ``make_classification`` tables with class shares 50/50, 80/20, 95/5 and
 99/1, and scikit-learn's digits and MNIST's 60,000 training images made
 long-tailed (class ``k`` subsampled to ``n_max * (1 / factor) ** (k / 9)``,
-factor 10 and 100; MNIST from ``--data`` or ``$SKCOTEACH_DATA``).  Each set is split
+factor 10 and 100; MNIST from ``--data`` or ``$SKCOTEACH_DATA``); ``digits``
+is the balanced subsample (factor 1), the control.  Each set is split
 70 / 30 (stratified, per seed) and the training labels get symmetric noise,
 with the split and noise of :func:`defaults.noisy_split`; every method
 is fitted on the noisy labels and scored on the clean test labels.
@@ -11,13 +12,14 @@ is fitted on the noisy labels and scored on the clean test labels.
 Methods:
 
 - ``skc_per_class``: ``CoTeachingClassifier(selection="per_class")``;
-- ``skc_class_floor``: ``selection="class_floor"``;
+- ``skc_class_floor``: ``selection="class_floor"`` (a floor for the rare classes);
 - ``skc_global``: ``selection="global"``, the selection of the papers;
 - ``skc_half_rate``: ``tau`` = half the requested noise rate (a diagnostic:
-  the rate is not known to a user);
+  the rate is not known to a user), ``selection="global"``;
 - ``skc_cv``: ``tau`` chosen among 0, 0.1, 0.2, 0.3 and ``"auto"`` by
   :class:`~skcoteach.model_selection.CoTeachingGridSearchCV` (3 folds,
-  balanced accuracy on the noisy labels), the recipe of the user guide;
+  balanced accuracy on the noisy labels), the recipe of the user guide, with
+  ``selection="global"`` (the default when these were recorded);
 - ``skc_tau0``: ``tau=0``, the same networks trained on every sample;
 - ``skc_tau0_balanced``: ``tau=0, class_weight="balanced"``;
 - ``cl_lr``, ``cl_hgb``: cleanlab's ``CleanLearning`` around
@@ -27,7 +29,9 @@ Methods:
   one run of ``cl_hgb`` 40-150 s instead of a few seconds.
 
 The ``skc_*`` methods keep the estimator's other defaults (``tau="auto"``)
-except ``epochs`` (``--epochs``, recorded).  Metrics: balanced accuracy,
+except ``epochs`` (``--epochs``) and ``batch_size`` (``--batch-size``, default
+128, the estimator's), both recorded; a batch size other than 128 is a cell of
+its own (``digits (batch 32)``).  Metrics: balanced accuracy,
 macro-F1, the worst recall of a class, and how many classes holding at least
 1% of the training set are never predicted on the test split.  Each result is
 one line of ``<results>/results.jsonl``; a run already there is not repeated,
@@ -39,6 +43,8 @@ Examples
 ::
 
     OMP_NUM_THREADS=1 python experiments/imbalance.py run
+    # the digits sets with smaller batches (also --batch-size 16)
+    python experiments/imbalance.py run --methods skc_global skc_class_floor --batch-size 32 --datasets digits digits_lt10 digits_lt100
     python experiments/imbalance.py report
 """
 
@@ -55,7 +61,7 @@ DEFAULT_RESULTS = _common.RESULTS / "imbalance"
 #: Binary tables: name -> (share of the minority class, number of rows).
 BINARY = {"bin50": (0.5, 4000), "bin80": (0.2, 4000), "bin95": (0.05, 4000), "bin99": (0.01, 8000)}
 #: Long-tailed digits: name -> imbalance factor (largest / smallest class).
-LONG_TAILED = {"digits_lt10": 10, "digits_lt100": 100, "mnist_lt10": 10, "mnist_lt100": 100}
+LONG_TAILED = {"digits": 1, "digits_lt10": 10, "digits_lt100": 100, "mnist_lt10": 10, "mnist_lt100": 100}
 DATASETS = (*BINARY, *LONG_TAILED)
 METHODS = (
     "skc_per_class", "skc_class_floor", "skc_global", "skc_half_rate", "skc_cv", "skc_tau0",
@@ -63,9 +69,16 @@ METHODS = (
 )
 #: ``selection="class_floor"`` with the floor ``ceil(0.5 * R * n_c)`` (commit 470f811), replaced
 #: by ``ceil(R * sqrt(n_c))``; its runs are kept in ``class_floor_half.jsonl`` and reported.
-REPLACED = "skc_class_floor_half"
+#: Other designs of the floor, measured, and the files that keep their runs: the floors
+#: ``ceil(0.5 R n_c)`` and ``ceil(R sqrt(n_c))`` for every class (replaced), and the floor
+#: of ``class_floor`` for the classes below 0.75 (not 0.9) of a balanced share.
+REPLACED = {
+    "skc_class_floor_half": "class_floor_half.jsonl",
+    "skc_class_floor_every": "class_floor_every.jsonl",
+    "skc_class_floor_rare075": "class_floor_rare075.jsonl",
+}
 #: The methods that differ only in the estimator's ``selection``.
-SELECTIONS = ("skc_per_class", "skc_class_floor", REPLACED, "skc_global")
+SELECTIONS = ("skc_per_class", "skc_class_floor", *REPLACED, "skc_global")
 #: A class with at least this share of the training set should be predicted.
 MIN_SHARE = 0.01
 
@@ -103,24 +116,25 @@ def load(name, data=None):
     return X[keep], y[keep]
 
 
-def make(method, seed, epochs, rate):
+def make(method, seed, epochs, rate, batch_size=128):
     """The unfitted classifier of ``method`` (``rate``: the requested noise rate)."""
     from skcoteach import CoTeachingClassifier
     from skcoteach.model_selection import CoTeachingGridSearchCV
 
-    params = {"random_state": seed, "epochs": epochs}
+    params = {"random_state": seed, "epochs": epochs, "batch_size": batch_size}
     if method == "skc_per_class":
         return CoTeachingClassifier(selection="per_class", **params)
     if method == "skc_class_floor":
         return CoTeachingClassifier(selection="class_floor", **params)
     if method == "skc_global":
         return CoTeachingClassifier(selection="global", **params)
-    if method == "skc_half_rate":
-        return CoTeachingClassifier(tau=rate / 2, **params)
+    if method == "skc_half_rate":  # the forget rate's diagnostics: the selection as recorded
+        return CoTeachingClassifier(tau=rate / 2, selection="global", **params)
     if method == "skc_cv":
         grid = {"tau": [0.0, 0.1, 0.2, 0.3, "auto"]}
         return CoTeachingGridSearchCV(
-            CoTeachingClassifier(**params), grid, cv=3, scoring="balanced_accuracy"
+            CoTeachingClassifier(selection="global", **params), grid, cv=3,
+            scoring="balanced_accuracy",
         )
     if method == "skc_tau0":
         return CoTeachingClassifier(tau=0.0, **params)
@@ -147,13 +161,13 @@ def scores(y_train, y_test, predicted):
     }
 
 
-def run_one(dataset, X, y, rate, seed, method, epochs):
+def run_one(dataset, X, y, rate, seed, method, epochs, batch_size=128):
     """Fit one method on one noisy split; return the record."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     X_train, X_test, y_train, y_noisy, y_test, info = noisy_split(X, y, "symmetric", rate, seed)
-    clf = make(method, seed, epochs, rate)
+    clf = make(method, seed, epochs, rate, batch_size)
     model = clf if method.startswith("cl_") else make_pipeline(StandardScaler(), clf)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -165,6 +179,7 @@ def run_one(dataset, X, y, rate, seed, method, epochs):
         "seed": seed,
         "method": method,
         "n_train": len(X_train),
+        "batch_size": batch_size,
         "actual_noise_rate": float(info.actual_noise_rate),
         **scores(y_train, y_test, model.predict(X_test)),
         "seconds": time.perf_counter() - start,
@@ -176,7 +191,8 @@ def run_one(dataset, X, y, rate, seed, method, epochs):
 
 
 def _key(record):
-    return tuple(record[k] for k in ("dataset", "rate", "seed", "method"))
+    keys = ("dataset", "rate", "seed", "method")
+    return (*(record[k] for k in keys), record.get("batch_size", 128))
 
 
 def run(args):
@@ -188,24 +204,38 @@ def run(args):
         for dataset, (X, y) in data.items():
             for rate in args.rates:
                 for seed in args.seeds:
-                    if (dataset, rate, seed, method) in done:
+                    if (dataset, rate, seed, method, args.batch_size) in done:
                         continue
-                    record = run_one(dataset, X, y, rate, seed, method, args.epochs)
+                    record = run_one(
+                        dataset, X, y, rate, seed, method, args.epochs, args.batch_size
+                    )
                     _common.append(path, record)
                     print(
-                        f"{dataset:13s} {rate:.2f} seed {seed} {method:18s} "
+                        f"{dataset:13s} {rate:.2f} b{args.batch_size} seed {seed} {method:18s} "
                         f"bacc {record['balanced_accuracy']:.2f} never {record['never_predicted']} "
                         f"tau_ {record.get('tau_', float('nan')):.3f} ({record['seconds']:.1f} s)",
                         flush=True,
                     )
 
 
+def _set_name(record):
+    """The record's set, with its batch size where it is not the default 128."""
+    batch = record.get("batch_size", 128)
+    return record["dataset"] if batch == 128 else f"{record['dataset']} (batch {batch})"
+
+
 def _cells(records):
-    """``{(dataset, rate): {method: [records]}}``."""
+    """``{(set, rate): {method: [records]}}``; a set named with its batch size if not 128."""
     cells = {}
     for r in records:
-        cells.setdefault((r["dataset"], r["rate"]), {}).setdefault(r["method"], []).append(r)
+        cells.setdefault((_set_name(r), r["rate"]), {}).setdefault(r["method"], []).append(r)
     return cells
+
+
+def _cell_order(cell):
+    name, rate = cell
+    dataset, _, batch = name.partition(" (batch ")
+    return (DATASETS.index(dataset), -int(batch.rstrip(")") or 128), rate)
 
 
 def _mean(rows, metric):
@@ -215,12 +245,13 @@ def _mean(rows, metric):
 def report(results, candidate="skc_class_floor"):
     """Tables of the means over seeds per cell and method, and the targets; ``results.md``."""
     records = _common.load(_common.runs_file(results, "results.jsonl"))
-    replaced = pathlib.Path(results) / "class_floor_half.jsonl"  # a replaced design, recorded
-    if replaced.exists():
-        records += _common.load(replaced)
+    for name in REPLACED.values():  # the replaced designs' runs, recorded
+        replaced = pathlib.Path(results) / name
+        if replaced.exists():
+            records += _common.load(replaced)
     cells = _cells(records)
-    methods = [m for m in (*METHODS, REPLACED) if any(m in c for c in cells.values())]
-    order = sorted(cells, key=lambda c: (DATASETS.index(c[0]), c[1]))
+    methods = [m for m in (*METHODS, *REPLACED) if any(m in c for c in cells.values())]
+    order = sorted(cells, key=_cell_order)
     lines = ["# Imbalance benchmark", "", f"{len(records)} runs; means over the seeds.", ""]
     for metric, title in [
         ("balanced_accuracy", "Balanced accuracy (%)"),
@@ -288,7 +319,8 @@ def targets(cells, order, candidate):
         f"- never leaves a class with >= 1% of the training set unpredicted: "
         f"{'met' if not starved else 'missed in ' + ', '.join(starved)}"
     )
-    for other in ("skc_tau0", "skc_tau0_balanced", "skc_global", "skc_per_class", "skc_class_floor"):
+    others = ("skc_tau0", "skc_tau0_balanced", "skc_global", "skc_per_class", "skc_class_floor")
+    for other in (*others, *REPLACED):
         if other == candidate:
             continue
         diffs = {
@@ -335,6 +367,10 @@ def main(argv=None):
     _common.add_seeds(run_parser, [0, 1, 2])
     run_parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     _common.add_epochs(run_parser, 30, "epochs of the skc_* methods (default: 30)")
+    run_parser.add_argument(
+        "--batch-size", type=int, default=128,
+        help="batch_size of the skc_* methods (default: 128, the estimator's)",
+    )
     _common.add_data(run_parser, "mnist.npz or its folder, for the mnist_* sets")
     args = parser.parse_args(argv)
     if args.command == "report":
