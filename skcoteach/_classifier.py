@@ -90,7 +90,7 @@ class CoTeachingClassifier(
         et al., 2020: both peers on the samples of smallest joint loss,
         weighted by ``strategy__co_lambda``).  Options of the rule are routed
         as ``strategy__<name>``.
-    selection : {"global", "class_floor", "per_class"}, default="global"
+    selection : {"class_floor", "global", "per_class"}, default="class_floor"
         Which samples a rule's small-loss selection compares (user guide,
         :ref:`imbalance`); the batch keeps as many samples with each.
 
@@ -277,7 +277,7 @@ class CoTeachingClassifier(
         c=1.0,
         n_peers=2,
         strategy="coteaching",
-        selection="global",
+        selection="class_floor",
         optimizer="adam",
         epochs=50,
         batch_size=128,

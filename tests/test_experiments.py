@@ -260,7 +260,7 @@ def test_real_data_run_resume_and_report(tmp_path):
         (data, method)
         for data in ("stdlib_docs", "birds", "mpls_stops")
         for method in (
-            "skc_default", "skc_per_class", "skc_class_floor", "skc_standardized", "skc_plain", "lr"
+            "skc_default", "skc_per_class", "skc_global", "skc_standardized", "skc_plain", "lr"
         )
     ]
     for r in records:
@@ -273,7 +273,7 @@ def test_real_data_run_resume_and_report(tmp_path):
     for r in records:
         scored = r.get("issues") or r.get("cleanlab")
         assert (scored is not None) == (
-            r["method"] in ("skc_default", "skc_per_class", "skc_class_floor", "lr")
+            r["method"] in ("skc_default", "skc_per_class", "skc_global", "lr")
         )
         if scored is not None and scored["flagged"]:
             assert 0 <= scored["precision"] <= 1 and 0 <= scored["recall"] <= 1

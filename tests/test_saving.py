@@ -133,7 +133,7 @@ def test_config_round_trip(iris):
     PeerEnsemble = type(clf.model_)  # the TensorFlow or the JAX backend's
     assert PeerEnsemble.__module__.startswith(f"skcoteach.backends.{keras.backend.backend()}.")
     config = clf.model_.get_config()
-    assert config["rule_options"] == {"co_lambda": 0.3}
+    assert config["rule_options"] == {"co_lambda": 0.3, "selection": "class_floor"}
     assert config["n_samples"] == len(X)
     as_json = json.loads(json.dumps(config))  # the configuration is JSON-safe
     rebuilt = PeerEnsemble.from_config(as_json)
