@@ -332,8 +332,7 @@ def run_one(
         model.fit(data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     else:
         extra = {} if method == "coteaching" else {"strategy": method}
-        if selection != "global":
-            extra["selection"] = selection
+        extra["selection"] = selection  # the protocol's "global" unless asked (not the default)
         if method == "jocor":
             extra["strategy__co_lambda"] = co_lambda
         clf = CoTeachingClassifier(
@@ -763,7 +762,8 @@ def main(argv=None):
         choices=["global", "per_class", "class_floor"],
         default="global",
         help="the estimator's selection: small-loss samples of the whole batch (global, the "
-        "default) or of each noisy-label class (per_class)",
+        "papers' and this benchmark's default), of each noisy-label class (per_class), or "
+        "global after a floor for the rare classes (class_floor, the estimator's default)",
     )
     args = parser.parse_args(argv)
     if args.command == "run" and args.shuffle == "batches" and "standard" in args.methods:
