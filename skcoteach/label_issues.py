@@ -37,16 +37,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.utils.validation import check_is_fitted
 
-from ._compat import num_samples
 from ._label_checks import (
     _check_option,
     _check_pred_probs,
     _check_statistic,
-    _encode_labels,
-    _training_statistics,
-    _unwrap,
+    _evidence,
+    _import_pandas,
 )
 from .noise import estimate_noise_rate
 
@@ -293,6 +290,8 @@ def find_label_issues(
     return_indices_ranked_by: str | None = None,
     as_frame: bool = False,
     training_statistics: str | bool = "auto",
+    cv: Any = None,
+    n_jobs: int | None = None,
 ) -> Any:
     """Find the samples whose given labels are most likely wrong.
 
@@ -344,6 +343,18 @@ default=None
         judged from their probabilities only).  ``True`` requires them;
         ``False`` ignores them, e.g. to look for issues in data the estimator
         was not trained on.
+    cv : None, int, cross-validation generator or iterable, default=None
+        ``None`` judges ``X`` by the fitted ``estimator`` (in-sample).
+        Otherwise the probabilities are *out-of-fold*: each sample's come from
+        a clone of ``estimator`` fitted on the other folds
+        (:func:`sklearn.model_selection.cross_val_predict`, stratified
+        ``cv``-fold for an int), as cleanlab does with any classifier; the
+        estimator need not be fitted, the training statistics are not used
+        and ``y`` may hold any labels.
+
+        .. versionadded:: 0.2
+    n_jobs : int, default=None
+        Parallel fits of the folds with ``cv`` (as for ``cross_val_predict``).
 
     Returns
     -------
@@ -402,26 +413,15 @@ default=None
             "training_statistics must be 'auto', True or False; "
             f"got {training_statistics!r}."
         )
-    if as_frame:
-        try:
-            import pandas as pd
-        except ImportError as exc:  # pragma: no cover - pandas is usually there
-            raise ImportError(
-                "as_frame=True requires pandas: pip install pandas "
-                "(or use the default mask / return_indices_ranked_by)."
-            ) from exc
-    check_is_fitted(estimator)
-    estimator, X = _unwrap(estimator, X)
-    check_is_fitted(estimator)
-    labels = _encode_labels(y, estimator.classes_)
-    n_samples = num_samples(X)
-    if labels.size != n_samples:
+    if cv is not None and training_statistics is True:
         raise ValueError(
-            f"X and y must have the same number of samples; got {n_samples} and "
-            f"{labels.size}."
+            "training_statistics=True uses the fitted estimator's record of X; with cv the "
+            "probabilities are out-of-fold: use training_statistics='auto' or cv=None."
         )
-    loss, kept = _training_statistics(estimator, n_samples, training_statistics)
-    pred_probs = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    pd = _import_pandas() if as_frame else None
+    labels, classes, pred_probs, loss, kept = _evidence(
+        estimator, X, y, training_statistics, cv, n_jobs
+    )
     mask = find_label_issues_from_arrays(
         labels, pred_probs, sample_loss=loss, sample_kept=kept, filter_by=filter_by
     )
@@ -434,7 +434,7 @@ default=None
     )
     if not as_frame:
         return ranked
-    classes = np.asarray(estimator.classes_)
+    classes = np.asarray(classes)
     return pd.DataFrame(
         {
             "index": ranked,

@@ -265,6 +265,7 @@ def test_real_data_run_resume_and_report(tmp_path):
     ]
     for r in records:
         assert r["n_train"] == 210 and r["n_test"] == 90 and 0 <= r["accuracy"] <= 100
+        assert 0 <= r["balanced_accuracy"] <= 100
         assert abs(r["actual_noise_rate"] - 0.4) < 0.15
         if r["method"].startswith("skc_"):
             assert r["epochs"] == 2 and 0 <= r["tau_"] <= 0.9
@@ -298,6 +299,15 @@ def test_real_data_run_resume_and_report(tmp_path):
     assert "skc_default >= max(skc_plain, lr) - 1 point, seed means: " in text
     assert "of 3 cells met" in text and "| skc_standardized | 3 |" in text
     assert "each at the longest head of its ranking with precision >= 0.9" in text
+    assert "<!-- table: balanced_accuracy -->" in text and "(not run)" in text
+    # Label issues from out-of-fold probabilities, only when named.
+    _run("real_data.py", "run", *args, "--datasets", "stdlib_docs", "--methods", "skc_issues_cv",
+         cwd=tmp_path)
+    last = json.loads((results / "results.jsonl").read_text().splitlines()[-1])
+    assert last["method"] == "skc_issues_cv" and last["issues_cv"]["cv"] == 5
+    assert 0 <= last["issues_cv"]["recall_at_p90"] <= 1
+    text = _run("real_data.py", "report", "--results", results, cwd=tmp_path)
+    assert "| stdlib_docs | symmetric-40 | " in text.split("<!-- table: issues_cv -->")[1]
     text = _run("real_data.py", "describe", "--datasets", "mpls_stops", "--max-rows", 300,
                 "--results", results, cwd=tmp_path)
     assert "| mpls_stops | 300 |" in text and "| 2 (0.5" in text

@@ -293,6 +293,32 @@ def test_pipeline_and_validation_split():
         find_label_issues(clf, Xt[:450], y_noisy[:450], training_statistics=True)
 
 
+def test_out_of_fold_probabilities_with_cv():
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:450].astype(float), y[:450]
+    y_noisy, info = make_label_noise(y, 0.3, random_state=2, return_info=True)
+    labels = np.array([f"d{d}" for d in y_noisy], dtype=object)
+    X_before = X.copy()
+    pipe = make_pipeline(StandardScaler(), _classifier(tau=0.3, epochs=8))  # never fitted
+    folds = StratifiedKFold(3)
+    frame = find_label_issues(pipe, X, labels, cv=folds, as_frame=True)
+    # The probabilities of each sample come from the fold fits that did not see it.
+    proba = cross_val_predict(pipe, X, labels, cv=folds, method="predict_proba")
+    given = np.searchsorted(np.unique(labels), labels)
+    expected = find_label_issues_from_arrays(given, proba, return_indices_ranked_by="label_quality")
+    np.testing.assert_array_equal(frame["index"], expected)
+    assert frame["sample_loss"].isna().all() and frame["sample_kept"].isna().all()
+    np.testing.assert_array_equal(frame["given_label"], labels[expected])
+    assert info.noise_mask[frame["index"]].mean() > 0.6  # most flagged labels were flipped
+    np.testing.assert_array_equal(X, X_before)
+    with pytest.raises(ValueError, match="with cv the probabilities are out-of-fold"):
+        find_label_issues(pipe, X, labels, cv=3, training_statistics=True)
+    with pytest.raises(ValueError, match="same number of samples"):
+        find_label_issues(pipe, X, labels[:-1], cv=3)
+
+
 def test_estimator_method_delegates(noisy_fit):
     clf, X, labels, _ = noisy_fit
     np.testing.assert_array_equal(
