@@ -300,6 +300,25 @@ def test_bad_selection_names_the_options(digits):
 FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state=0)
 
 
+def _shares(clf):
+    """The classes' shares of the training labels that the fitted ensemble holds."""
+    model = clf.model_
+    if keras.backend.backend() == "jax":
+        return np.asarray(model._own["shares"])
+    return model._class_shares.numpy()
+
+
+def test_every_fit_and_partial_fit_sets_the_shares_of_its_labels(digits):
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, model__hidden=8, **{**FAST, "epochs": 1})
+    clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    np.testing.assert_allclose(_shares(clf), np.bincount(y[:100], minlength=10) / 100)
+    clf.partial_fit(X[100:150], y[100:150])  # the labels of this call
+    np.testing.assert_allclose(_shares(clf), np.bincount(y[100:150], minlength=10) / 50)
+    clf.fit(X[y < 5], y[y < 5])  # a new fit: five classes
+    np.testing.assert_allclose(_shares(clf), np.bincount(y[y < 5]) / np.sum(y < 5), rtol=1e-6)
+
+
 def _three_peers_with_a_rare_nine(digits, strategy, selection, every):
     """A 3-peer fit on digits keeping one sample of class 9 in ``every``; it and its labels."""
     X, y, X_test, y_test = digits
@@ -309,11 +328,7 @@ def _three_peers_with_a_rare_nine(digits, strategy, selection, every):
         tau=0.4, Tk=1, **FAST,
     ).fit(X[keep], y[keep])
     assert clf.model_.rule_options["selection"] == selection
-    model = clf.model_
-    shares = np.asarray(
-        model._own["shares"] if keras.backend.backend() == "jax" else model._class_shares.numpy()
-    )
-    np.testing.assert_allclose(shares, np.bincount(y[keep]) / keep.size, rtol=1e-6)
+    np.testing.assert_allclose(_shares(clf), np.bincount(y[keep]) / keep.size, rtol=1e-6)
     assert np.isfinite(clf.history_["loss"]).all()
     assert clf.score(X_test, y_test) > 0.5
     return clf, y[keep]
