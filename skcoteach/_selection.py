@@ -39,6 +39,7 @@ __all__ = [
     "SELECTIONS",
     "class_floors",
     "class_quotas",
+    "has_rare_class",
     "label_shares",
     "smallest_mask_per_class",
 ]
@@ -60,6 +61,16 @@ def label_shares(y_enc: Any, n_classes: int) -> np.ndarray:
     y_enc = np.asarray(y_enc, dtype=np.int64).ravel()
     counts = np.bincount(y_enc, minlength=n_classes)[:n_classes]
     return (counts / max(y_enc.size, 1)).astype(np.float32)
+
+
+def has_rare_class(shares: Any) -> bool:
+    """Whether a class of ``shares`` (:func:`label_shares`) is rare, as :func:`class_floors` decides.
+
+    The ensembles trace ``"class_floor"`` as ``"global"`` when no class is:
+    its floors are then 0 in every batch.
+    """
+    shares = np.asarray(shares, dtype=np.float32).astype(np.float64)
+    return bool(np.any(shares * shares.size < RARE_SHARE))
 
 
 def check_selection(selection):

@@ -319,6 +319,27 @@ def test_every_fit_and_partial_fit_sets_the_shares_of_its_labels(digits):
     np.testing.assert_allclose(_shares(clf), np.bincount(y[y < 5]) / np.sum(y < 5), rtol=1e-6)
 
 
+def test_class_floor_trains_as_global_without_a_rare_class(digits):
+    X, y, _, _ = digits
+    balanced = np.flatnonzero(np.arange(len(y)) < 600)  # every class near a tenth
+    fits = {
+        selection: CoTeachingClassifier(
+            tiny_mlp, model__hidden=16, selection=selection, tau=0.4, Tk=1, **FAST
+        ).fit(X[balanced], y[balanced])
+        for selection in ("class_floor", "global")
+    }
+    assert not fits["class_floor"].model_._any_rare
+    for a, b in zip(fits["class_floor"].peers_, fits["global"].peers_):
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(fits["class_floor"].sample_kept_, fits["global"].sample_kept_)
+    # A rare class in the next fit's labels: traced again, with the floors.
+    clf = fits["class_floor"].set_params(warm_start=True)
+    rare_nine = np.flatnonzero((y != 9) | (np.arange(len(y)) % 8 == 0))
+    clf.fit(X[rare_nine], y[rare_nine])
+    assert clf.model_._any_rare and clf.sample_kept_[y[rare_nine] == 9].mean() >= 0.3
+
+
 def _three_peers_with_a_rare_nine(digits, strategy, selection, every):
     """A 3-peer fit on digits keeping one sample of class 9 in ``every``; it and its labels."""
     X, y, X_test, y_test = digits

@@ -84,6 +84,7 @@ class EnsembleConfig:
         self._training_arrays = ()  # see set_training_arrays
         self._validation_arrays = ()  # see set_validation_arrays
         self._class_shares = None  # see set_class_shares
+        self._any_rare = True  # a class below RARE_SHARE of a balanced share (set_class_shares)
         self.train_names = [
             "loss",
             *[f"peer_{p}_loss" for p in range(len(self.peers))],
@@ -92,6 +93,26 @@ class EnsembleConfig:
         self.train_tracker = MeanVector(len(self.train_names), name="train_logs")
         self.val_loss_tracker = keras.metrics.Mean(name="val_loss")
         self.val_accuracy_tracker = keras.metrics.Mean(name="val_accuracy")
+
+    def _step_rule_options(self) -> dict:
+        """The rule's options as the training step uses them.
+
+        ``selection="class_floor"`` is traced as ``"global"`` while no class of
+        the training labels is rare (:func:`skcoteach._selection.has_rare_class`):
+        its floors would be 0 in every batch, and the step skips computing them.
+        """
+        if self.rule_options.get("selection") == "class_floor" and not self._any_rare:
+            return {**self.rule_options, "selection": "global"}
+        return self.rule_options
+
+    def _note_rare_classes(self, shares) -> None:
+        """Record whether ``shares`` has a rare class; a changed answer needs a new trace."""
+        from .._selection import has_rare_class
+
+        any_rare = has_rare_class(shares)
+        if any_rare != self._any_rare:
+            self.train_function = None
+        self._any_rare = any_rare
 
     def get_config(self):
         """The arguments that rebuild this ensemble, with every peer serialized.

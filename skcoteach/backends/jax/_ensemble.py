@@ -156,6 +156,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         Part of the ensemble's own state (:attr:`_own`), stacked with it in a grouped search.
         """
         shares = np.asarray(shares, np.float32)
+        self._note_rare_classes(shares)
         if "shares" not in self._own or tuple(self._own["shares"].shape) != shares.shape:
             self.train_function = None  # traced with another state
         self._own["shares"] = jnp.asarray(shares)
@@ -221,7 +222,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             own["epoch"],
             labels=y,
             class_shares=own.get("shares"),  # for selection="class_floor"
-            **self.rule_options,
+            **self._step_rule_options(),
         )
         regularisation = self.losses
         if regularisation:

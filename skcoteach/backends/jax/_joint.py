@@ -131,7 +131,8 @@ def _stack_key(estimator: CoTeachingClassifier, prepared: PreparedFit) -> str:
     program = _program_params(estimator)
     shapes = [tuple(v.shape) for v in estimator.model_.variables]
     X = prepared.X
-    return joblib.hash((program, shapes, X.shape, sp.issparse(X), str(X.dtype)))
+    rare = estimator.model_._any_rare  # traces class_floor as global without rare classes
+    return joblib.hash((program, shapes, X.shape, sp.issparse(X), str(X.dtype), rare))
 
 
 def _training_arrays(jobs: list[_Job]) -> tuple[tuple, list[int]]:

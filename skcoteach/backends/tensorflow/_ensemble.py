@@ -195,6 +195,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             :func:`skcoteach._selection.label_shares` of the fit's labels.
         """
         shares = np.asarray(shares, np.float32)
+        self._note_rare_classes(shares)
         current = self._class_shares
         if current is None or tuple(current.shape) != shares.shape:
             self._class_shares = tf.Variable(shares, trainable=False)
@@ -287,7 +288,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             mean=_replicas.loss_mean(),
             labels=y,  # for selection="per_class" / "class_floor" (a rule option)
             class_shares=self._class_shares,  # for "class_floor"
-            **self.rule_options,
+            **self._step_rule_options(),
         )
         if self.losses:  # regularisation terms of the peers, once per step
             total = total + tf.add_n(self.losses) / _replicas.n_replicas()
