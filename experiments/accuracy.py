@@ -7,7 +7,10 @@ rate for instance-dependent noise, ``inst-*``); from epoch 80
 the learning rate decays linearly to 0 and Adam's ``beta_1`` switches from 0.9
 to 0.1.  Test accuracy is measured on the clean test set after every epoch and
 reported as the mean of the last 10 epochs.  Standard training is the same
-network, optimizer and schedule with plain ``keras.Model.fit``.
+network, optimizer and schedule with plain ``keras.Model.fit``; ``cleanlab``
+is cleanlab's ``CleanLearning(LogisticRegression)`` with its defaults (5-fold
+out-of-fold probabilities, the issues found removed, the model fitted again),
+one test accuracy.
 
 Each (setting, method, seed) run writes one JSON file to ``--results``; the
 ``report`` command turns whatever runs exist into a Markdown table and plots.
@@ -27,6 +30,7 @@ The recorded runs::
 import functools
 import pathlib
 import time
+import types
 
 import numpy as np
 from _common import (
@@ -308,13 +312,17 @@ def run_one(
     if tau_mode == "auto":
         tau = "auto"
     factory = functools.partial(mlp, init=init)
-    order = TrainingOrder(shuffle) if method != "standard" else None
+    order = TrainingOrder(shuffle) if method not in ("standard", "cleanlab") else None
     callbacks = [
         official_schedule(epochs, decay_start=decay_start),
         test_recorder(X_test, y_test, y_train, y_noisy, order),
     ]
     start = time.perf_counter()
-    if method == "standard":
+    if method == "cleanlab":  # CleanLearning around a logistic regression: no epochs, no tau
+        accuracy = cleanlab_accuracy(X, y_noisy, X_test, y_test, seed)
+        callbacks = [None, types.SimpleNamespace(records=[{"epoch": 0, "test_accuracy": accuracy}])]
+        tau = None
+    elif method == "standard":
         keras.utils.set_random_seed(seed)
         model = factory()
         model.compile(
@@ -375,13 +383,28 @@ def run_one(
         "command": command(),
     }
     append(runs_file(results_dir), result)
+    tau_text = "-" if tau is None else f"{tau:.3f}"
     print(
-        f"{setting:8s} {method:16s} seed {seed} epochs {epochs} tau {tau:.3f}: test accuracy "
+        f"{setting:8s} {method:16s} seed {seed} epochs {epochs} tau {tau_text}: test accuracy "
         f"{result['test_accuracy_last10']:.2f} (mean of last 10 epochs), label precision "
         f"{result['label_precision_last']}, {seconds / 60:.1f} min -> {results_dir}",
         flush=True,
     )
     return result
+
+
+def cleanlab_accuracy(X, y_noisy, X_test, y_test, seed):
+    """Clean test accuracy (%) of cleanlab's ``CleanLearning(LogisticRegression)`` on the noisy labels.
+
+    Its defaults: 5-fold out-of-fold probabilities, confident learning's
+    issues removed, the model fitted again on the rest.
+    """
+    from cleanlab.classification import CleanLearning
+    from sklearn.linear_model import LogisticRegression
+
+    model = CleanLearning(LogisticRegression(max_iter=500), seed=seed)
+    model.fit(X, y_noisy)
+    return 100 * float(np.mean(model.predict(X_test) == y_test))
 
 
 def run_name(setting, method, seed, epochs, tau_mode="true", init="keras", n_keep="floor",
@@ -506,7 +529,7 @@ def auto_table(runs):
     """
     groups = {}
     for r in runs:
-        if r.get("tau_factor", 1.0) != 1.0 or r["method"] == "standard":
+        if r.get("tau_factor", 1.0) != 1.0 or r["method"] in ("standard", "cleanlab"):
             continue
         key = (r["epochs"], _setting(r), r["method"], _variant(r, tau=False))
         groups.setdefault(key, {}).setdefault(r.get("tau_mode", "true"), []).append(r)
@@ -553,7 +576,9 @@ def report(results_dir):
         prec = [r["label_precision_last"] for r in rs if r["label_precision_last"] is not None]
         # The published figures are for the 200-epoch protocol only.
         pub = PUBLISHED.get(method, {}).get(setting) if epochs == 200 else None
-        taus = ", ".join(f"{r['tau']:.3f}" for r in rs) if method != "standard" else "-"
+        taus = "-" if method in ("standard", "cleanlab") else ", ".join(
+            f"{r['tau']:.3f}" for r in rs
+        )
         rows.append([
             epochs, setting, method, variant, taus,
             mean_std([r["test_accuracy_last10"] for r in rs], 2, always_std=False),
@@ -707,7 +732,7 @@ def main(argv=None):
         "--methods",
         nargs="+",
         default=["standard", "coteaching"],
-        choices=["standard", "coteaching", "coteaching_plus", "jocor"],
+        choices=["standard", "coteaching", "coteaching_plus", "jocor", "cleanlab"],
     )
     add_seeds(run, [1])
     add_epochs(run, 200, "epochs (default: 200, the protocol's)")

@@ -82,9 +82,17 @@ def test_accuracy_run_resume_and_report(fake_mnist, tmp_path):
     text = _run("accuracy.py", "run", *args, cwd=tmp_path)
     assert text.count("skipped") == 2
     assert len((results / "runs.jsonl").read_text().splitlines()) == 2
+    # cleanlab's CleanLearning around a logistic regression, on instance-dependent noise.
+    pytest.importorskip("cleanlab")
+    _run("accuracy.py", "run", "--settings", "inst-20", "--methods", "cleanlab", "--epochs", 2,
+         "--data", fake_mnist, "--results", results, cwd=tmp_path)
+    last = json.loads((results / "runs.jsonl").read_text().splitlines()[-1])
+    assert last["name"] == "inst-20_cleanlab_seed1_ep2" and last["tau"] is None
+    assert 50 <= last["test_accuracy_last10"] <= 100  # the blocks are easy
     text = _run("accuracy.py", "report", "--results", results, cwd=tmp_path)
     table = (results / "accuracy.md").read_text()
     assert "| 2 | sym-50 | coteaching |" in table and table == text
+    assert "cleanlab" in table
 
 
 @slow
