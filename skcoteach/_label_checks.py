@@ -137,7 +137,6 @@ def _out_of_fold(
     return np.asarray(proba, dtype=np.float64), classes
 
 
-
 def _unwrap(estimator: Any, X: Any) -> tuple[Any, Any]:
     """The final estimator of a Pipeline and ``X`` transformed by the steps before it."""
     from sklearn.pipeline import Pipeline
