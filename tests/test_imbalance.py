@@ -401,6 +401,13 @@ def test_grouped_search_equals_separate_fits_per_class(selection):
     ]
     data = [(X[:200], y[:200]), (X[40:240], y[40:240])] * 2
     fit_together_and_alone(estimators, data)
+    # A fold without a rare class trains in the same stack as one with, as it would alone.
+    X_all, y_all = load_digits(return_X_y=True)
+    balanced = np.concatenate([np.flatnonzero(y_all == k)[:20] for k in range(10)])
+    data = [(X[:200], y[:200]), ((X_all[balanced] / 16.0).astype(np.float32), y_all[balanced])]
+    estimators = [CoTeachingClassifier(tiny_mlp, tau=0.3, Tk=1, **common) for _ in data]
+    fit_together_and_alone(estimators, data)
+    assert [e.model_._any_rare for e in estimators] == [True, False]
 
 
 def _binary_95_5(seed):

@@ -131,8 +131,7 @@ def _stack_key(estimator: CoTeachingClassifier, prepared: PreparedFit) -> str:
     program = _program_params(estimator)
     shapes = [tuple(v.shape) for v in estimator.model_.variables]
     X = prepared.X
-    rare = estimator.model_._any_rare  # traces class_floor as global without rare classes
-    return joblib.hash((program, shapes, X.shape, sp.issparse(X), str(X.dtype), rare))
+    return joblib.hash((program, shapes, X.shape, sp.issparse(X), str(X.dtype)))
 
 
 def _training_arrays(jobs: list[_Job]) -> tuple[tuple, list[int]]:
@@ -210,6 +209,19 @@ def _train_stack(jobs: list[_Job]) -> list[dict[str, list[float]]]:
     template = first.model_
     template.batch_size = int(first.batch_size)
     arrays, _ = _training_arrays(jobs)
+    # class_floor is traced with its floors if any fit of the stack has a rare class; a fit
+    # without one then gets floors of 0 from its shares, and so global's mask, as alone.
+    template_rare = template._any_rare
+    template._any_rare = any(job.estimator.model_._any_rare for job in jobs)
+    try:
+        return _train_traced(jobs, template, arrays)
+    finally:
+        template._any_rare = template_rare
+
+
+def _train_traced(jobs: list[_Job], template: Any, arrays: tuple) -> list[dict[str, list[float]]]:
+    """:func:`_train_stack` once the template traces what every fit of the stack needs."""
+    first = jobs[0].estimator
     compiled = programs(template, stacked=_over_fits)
     n = int(jobs[0].prepared.X.shape[0])
     batch_size, steps = template.batch_size, template.batches_per_call
