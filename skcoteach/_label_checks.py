@@ -127,13 +127,10 @@ def _out_of_fold(
     ``method="predict_proba"``: every sample's probabilities come from a clone
     fitted on the other folds.
     """
-    from sklearn.base import clone
     from sklearn.model_selection import cross_val_predict
 
     classes = np.unique(np.asarray(y))
-    proba = cross_val_predict(
-        clone(estimator), X, y, cv=cv, method="predict_proba", n_jobs=n_jobs
-    )
+    proba = cross_val_predict(estimator, X, y, cv=cv, method="predict_proba", n_jobs=n_jobs)
     return np.asarray(proba, dtype=np.float64), classes
 
 

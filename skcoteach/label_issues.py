@@ -434,7 +434,6 @@ default=None
     )
     if not as_frame:
         return ranked
-    classes = np.asarray(classes)
     return pd.DataFrame(
         {
             "index": ranked,
