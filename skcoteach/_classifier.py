@@ -7,9 +7,8 @@ modules ``_params`` (routed parameters), ``_validation`` (the data),
 ``_build`` (the peers and their compiled ensemble), the backend's training
 program (:mod:`skcoteach.backends`) and ``_persistence`` (pickling).
 
-This module imports neither TensorFlow nor Keras at import time; they are
-imported when a model is first built or loaded (``import tensorflow`` alone
-takes seconds).
+No TensorFlow nor Keras at import time: they are imported when a model is
+first built or loaded (``import tensorflow`` alone takes seconds).
 """
 
 import numbers
@@ -111,8 +110,12 @@ class CoTeachingClassifier(
         fused Adam kernel (same update, faster on CPU; see the user guide).
     epochs : int, default=50
         Number of epochs.
-    batch_size : int, default=128
-        Size of the mini-batches.
+    batch_size : int or "auto", default="auto"
+        Size of the mini-batches; ``"auto"``: 32 to 128 by the number of training
+        rows (:func:`skcoteach.schedules.auto_batch_size`), see ``batch_size_``.
+
+        .. versionchanged:: 0.2
+           Default ``"auto"`` (was 128, too few steps per epoch on small data).
     shuffle : bool, "once" or "auto", default="auto"
         Order in which every epoch visits the training samples.
 
@@ -189,6 +192,8 @@ class CoTeachingClassifier(
         samples), ``peer_<p>_loss``, ``forget_rate``, ``kept_fraction`` (share
         of each batch actually used) and, with validation data, ``val_loss``
         and ``val_accuracy``.
+    batch_size_ : int
+        The mini-batch size: ``batch_size``, or the first fit's resolved ``"auto"``.
     n_iter_ : int
         Number of epochs trained (over all ``fit`` / ``partial_fit`` calls).
     sample_kept_ : ndarray of shape (n_samples,)
@@ -217,13 +222,11 @@ class CoTeachingClassifier(
     finite raise a ``ValueError`` naming the epoch.
 
     scikit-learn's ``check_estimator`` passes except for
-    ``check_sample_weight_equivalence_on_dense_data`` and
-    ``check_sample_weight_equivalence_on_sparse_data``, which no
-    mini-batch-trained estimator can pass (a weight of 2 is not a repeated
-    sample; a weight of 0 equals removing the sample from the loss), and
-    ``check_methods_sample_order_invariance`` and
-    ``check_methods_subset_invariance``, which compare float32 probabilities
-    below float32 resolution.  See the user guide's diagnostics page.
+    ``check_sample_weight_equivalence_on_dense_data``,
+    ``check_sample_weight_equivalence_on_sparse_data`` (no mini-batch-trained
+    estimator can pass them), ``check_methods_sample_order_invariance`` and
+    ``check_methods_subset_invariance`` (float32 probabilities compared below
+    float32 resolution); the user guide's diagnostics page says why.
 
     See Also
     --------
@@ -256,7 +259,7 @@ class CoTeachingClassifier(
         "selection": [StrOptions({"global", "per_class", "class_floor"})],
         "optimizer": [str, type, HasMethods(["apply", "get_config"])],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shuffle": ["boolean", StrOptions({"once", "auto"})],
         "from_logits": ["boolean", StrOptions({"auto"})],
         "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -280,7 +283,7 @@ class CoTeachingClassifier(
         selection="class_floor",
         optimizer="adam",
         epochs=50,
-        batch_size=128,
+        batch_size="auto",
         shuffle="auto",
         from_logits="auto",
         validation_split=0.0,
@@ -311,8 +314,7 @@ class CoTeachingClassifier(
         self.steps_per_execution = steps_per_execution
         self.verbose = verbose
         self.random_state = random_state
-        # Kept out of the public attributes: scikit-learn expects those to be
-        # exactly the signature's parameters.  ``get_params`` merges them in.
+        # Not public attributes (scikit-learn's are the signature's); get_params merges them.
         self._routed_params = routed_params
 
     def fit(self, X, y, sample_weight=None, validation_data=None):
@@ -385,17 +387,17 @@ class CoTeachingClassifier(
 
         Notes
         -----
-        In chunks of ``8 * batch_size`` samples (sparse ones densified), by
+        In chunks of ``8 * batch_size_`` samples (sparse ones densified), by
         direct calls (TensorFlow) or one program per structure (JAX).
 
         .. versionchanged:: 0.2
-           Also above ``8 * batch_size`` samples (then Keras's ``predict``).
+           Also above ``8 * batch_size_`` samples (then Keras's ``predict``).
         """
         from .backends import api
 
         check_is_fitted(self)
         X = _validation.validate_X(self, X)
-        return api().predict_proba(self.model_, X, self.batch_size)
+        return api().predict_proba(self.model_, X, self.batch_size_)
 
     def predict(self, X):
         """Predict class labels.
@@ -416,9 +418,8 @@ class CoTeachingClassifier(
     def find_label_issues(self, X, y, **kwargs):
         """Find the training samples whose given labels are most likely wrong.
 
-        Pass the ``X`` and (noisy) ``y`` given to ``fit``, in the same order;
-        :func:`skcoteach.label_issues.find_label_issues` says how the samples
-        are ranked and how many are flagged, and takes a whole pipeline.
+        Pass the ``X`` and (noisy) ``y`` given to ``fit``, in the same order; see
+        :func:`skcoteach.label_issues.find_label_issues` (which takes pipelines too).
 
         Parameters
         ----------
@@ -428,8 +429,7 @@ class CoTeachingClassifier(
             Their given labels, among ``classes_``.
         **kwargs
             ``filter_by``, ``return_indices_ranked_by``, ``as_frame``,
-            ``training_statistics``, ``cv``, ``n_jobs``: see
-            :func:`skcoteach.label_issues.find_label_issues`.
+            ``training_statistics``, ``cv``, ``n_jobs`` of that function.
 
         Returns
         -------

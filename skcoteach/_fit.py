@@ -28,6 +28,7 @@ from . import _validation
 from ._compat import import_keras, validate_params
 from ._params import check_names, routed
 from ._rule_registry import REGISTRY, check_options
+from .schedules import auto_batch_size
 
 __all__ = ["FitSteps", "TrainingRun"]
 
@@ -119,6 +120,7 @@ class FitSteps:
         build_seed, shuffle_seed = self._seeds(reset)
         if reset:
             self._start_new_fit(X, classes)
+        self.batch_size_ = self._resolved_batch_size(X.shape[0], reset)
         val = self._check_validation_data(validation_data)
         import_keras()  # Keras's backend, or a clear ImportError
         self._build_model(X, rule_options=rule_options, seed=build_seed, reset=reset)
@@ -159,6 +161,14 @@ class FitSteps:
         self.history_ = {}
         self.n_iter_ = 0
 
+    def _resolved_batch_size(self, n: int, reset: bool) -> int:
+        """``batch_size``; ``"auto"``: ``auto_batch_size(n)`` on a new fit, else the kept one."""
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            return int(self.batch_size)
+        if reset or not hasattr(self, "batch_size_"):
+            return auto_batch_size(n)
+        return self.batch_size_
+
     def _check_validation_data(self, validation_data):
         """Validated ``(X_val, y_val, w_val)`` of ``validation_data``, or None."""
         return _validation.check_validation_data(self, validation_data)
@@ -187,7 +197,7 @@ class FitSteps:
         """The stream of batch positions of an epoch (the backend's ``batch_positions``)."""
         from .backends import api
 
-        return api().batch_positions(n, self.batch_size)
+        return api().batch_positions(n, self.batch_size_)
 
     def _order_of_epochs(self, n: int, shuffle_seed: int) -> Callable[..., Any]:
         """``epoch -> order`` of the training samples, as ``shuffle`` says (``epoch_order``)."""

@@ -16,11 +16,26 @@ import math
 
 import numpy as np
 
-__all__ = ["forget_rate", "keep_fraction", "forget_rate_schedule", "n_kept", "KEEP_TOLERANCE"]
+__all__ = [
+    "AUTO_BATCH_SIZES",
+    "AUTO_MIN_BATCHES",
+    "KEEP_TOLERANCE",
+    "auto_batch_size",
+    "forget_rate",
+    "forget_rate_schedule",
+    "keep_fraction",
+    "n_kept",
+]
 
 #: Added to ``R * batch_size`` before rounding down, so that floating-point
 #: error (``0.7 * 100 == 69.99999999999999``) does not drop a sample.
 KEEP_TOLERANCE = 1e-9
+
+#: Smallest and largest mini-batch of ``batch_size="auto"`` (:func:`auto_batch_size`).
+AUTO_BATCH_SIZES = (32, 128)
+
+#: Mini-batches per epoch that ``batch_size="auto"`` aims for before it shrinks the batch.
+AUTO_MIN_BATCHES = 32
 
 
 def forget_rate(epoch: int, tau: float, Tk: float, c: float = 1.0) -> float:
@@ -137,3 +152,33 @@ def n_kept(batch_size: int, keep_fraction: float) -> int:
     1
     """
     return int(min(batch_size, max(1, math.floor(keep_fraction * batch_size + KEEP_TOLERANCE))))
+
+
+def auto_batch_size(n_samples: int) -> int:
+    """Mini-batch size of ``batch_size="auto"`` for ``n_samples`` training rows.
+
+    The largest power of two in :data:`AUTO_BATCH_SIZES` (32 to 128) that
+    still gives :data:`AUTO_MIN_BATCHES` mini-batches per epoch: 128, the
+    papers' batch, from 4,096 rows; 64 from 2,048; 32 (Keras's default)
+    below.  On a small table a batch of 128 leaves too few steps per epoch
+    for the peers to fit the clean samples before the forget rate ramps up
+    over ``Tk`` epochs (user guide, :ref:`batch-size`).
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of training rows (after ``validation_split``).
+
+    Returns
+    -------
+    int
+        The mini-batch size.
+
+    Examples
+    --------
+    >>> auto_batch_size(60000), auto_batch_size(3000), auto_batch_size(1258)
+    (128, 64, 32)
+    """
+    smallest, largest = AUTO_BATCH_SIZES
+    per_batch = max(int(n_samples) // AUTO_MIN_BATCHES, 1)
+    return int(min(largest, max(smallest, 1 << (per_batch.bit_length() - 1))))

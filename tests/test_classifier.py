@@ -320,3 +320,25 @@ def test_sample_statistics_flag_wrong_labels(digits):
     assert wrong[rejected].mean() > 0.7
     assert wrong[clf.sample_kept_ == 1].mean() < 0.15
     assert clf.sample_loss_[wrong].mean() > 3 * clf.sample_loss_[~wrong].mean()
+
+
+def test_auto_batch_size_by_training_rows_and_kept_by_warm_starts(digits):
+    # batch_size="auto" resolves by the rows trained on (after validation_split)
+    # at the first fit; partial_fit and warm starts keep it, a number overrides it.
+    X, y, _, _ = digits
+    clf = CoTeachingClassifier(tiny_mlp, epochs=2, validation_split=0.5, random_state=0)
+    clf.fit(X[:300], y[:300])
+    assert clf.batch_size == "auto" and clf.batch_size_ == 32
+    assert int(clf.model_.optimizer.iterations) == 2 * -(-150 // 32)
+    clf.set_params(warm_start=True, validation_split=0.0, epochs=1).fit(X[:1000], y[:1000])
+    assert clf.batch_size_ == 32
+    assert int(clf.model_.optimizer.iterations) == 2 * 5 + -(-1000 // 32)
+    clf.set_params(batch_size=100).fit(X[:1000], y[:1000])
+    assert clf.batch_size_ == 100
+    stream = CoTeachingClassifier(tiny_mlp, random_state=0)
+    stream.partial_fit(X[:100], y[:100], classes=np.unique(y))
+    stream.partial_fit(X[:1000], y[:1000])
+    assert stream.batch_size_ == 32
+    big = np.tile(X[:64], (70, 1))  # 4,480 rows: batches of 128
+    fitted = CoTeachingClassifier(tiny_mlp, epochs=1, random_state=0).fit(big, np.tile(y[:64], 70))
+    assert fitted.batch_size_ == 128 and int(fitted.model_.optimizer.iterations) == 35

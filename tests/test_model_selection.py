@@ -122,6 +122,24 @@ def test_what_trains_together(small, monkeypatch):
         assert ours.n_fits_together_ == [16]
 
 
+def test_auto_batch_size_per_fold():
+    """Folds of 4,100 and 2,100 rows: batches of 128 and 64, 33 per epoch either way.
+
+    ``batch_size="auto"`` resolves per training set; on TensorFlow the two
+    fits train in one step (each job has batches of its own size), under JAX
+    in two stacks (another training-set size); each equals its own fit.
+    """
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(4200, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    splits = [(np.arange(4100), np.arange(4100, 4200)), (np.arange(2100), np.arange(4100, 4200))]
+    clf = _clf(batch_size="auto", epochs=1)
+    ours = CoTeachingGridSearchCV(clf, {"tau": [0.3]}, cv=splits).fit(X, y)
+    _assert_same_search(ours, GridSearchCV(clf, {"tau": [0.3]}, cv=splits).fit(X, y))
+    assert ours.n_fits_together_ == ([1, 1] if keras_backend() == "jax" else [2])
+    assert ours.best_estimator_.batch_size_ == 128
+
+
 def test_pipeline_with_preprocessing_candidates(small):
     X, y = small
     pipe = make_pipeline(StandardScaler(), _clf())

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from skcoteach.schedules import forget_rate, forget_rate_schedule, keep_fraction, n_kept
+from skcoteach.schedules import (
+    auto_batch_size,
+    forget_rate,
+    forget_rate_schedule,
+    keep_fraction,
+    n_kept,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +66,13 @@ def test_negative_epoch_rejected():
 def test_n_kept(batch, fraction, expected):
     # Rounded down (4.5 -> 4, 5.5 -> 5, 3.5 -> 3), never below one sample.
     assert n_kept(batch, fraction) == expected
+
+
+@pytest.mark.parametrize(
+    "n, expected",
+    [(0, 32), (1, 32), (105, 32), (1258, 32), (2047, 32), (2048, 64), (4095, 64),
+     (4096, 128), (60000, 128), (10**9, 128)],
+)
+def test_auto_batch_size(n, expected):
+    # The largest power of two from 32 to 128 with at least 32 batches per epoch.
+    assert auto_batch_size(n) == expected

@@ -85,7 +85,7 @@ def fit_callbacks(
             getattr(est, "tau_", None),  # estimated once, kept by warm starts
             est.Tk,
             est.c,
-            warmup=auto_tau_warmup(X.shape[0], est.batch_size, est.Tk),
+            warmup=auto_tau_warmup(X.shape[0], est.batch_size_, est.Tk),
             estimate=lambda m: estimate_noise(y_enc, m),
             noise_rate=getattr(est, "noise_rate_", None),
         )

@@ -207,7 +207,7 @@ def _train_stack(jobs: list[_Job]) -> list[dict[str, list[float]]]:
     """Train the jobs of one stack for their ``epochs``; every job's history (its logs per epoch)."""
     first = jobs[0].estimator
     template = first.model_
-    template.batch_size = int(first.batch_size)
+    template.batch_size = int(first.batch_size_)
     arrays, _ = _training_arrays(jobs)
     # class_floor is traced with its floors if any fit of the stack has a rare class; a fit
     # without one then gets floors of 0 from its shares, and so global's mask, as alone.

@@ -156,7 +156,7 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
     plan = fit_callbacks(est, prepared, progress_bar=BatchProgbar)
     if not model.built:  # loaded from a pickle: built on a sample, not on Keras's call numbers
         model(np.asarray(X[:2].toarray() if sp.issparse(X) else X[:2], np.float32))
-    model.set_training_arrays(X, y_enc, weights, batch_size=est.batch_size)
+    model.set_training_arrays(X, y_enc, weights, batch_size=est.batch_size_)
     model.set_validation_arrays(*(val or ()))
     calls = model.calls_per_epoch(X.shape[0])
     # Under a keras.distribution, Keras's loop shards each batch it yields among
@@ -173,7 +173,7 @@ def train(estimator: CoTeachingClassifier, prepared: PreparedFit, epochs: int) -
             epochs=est.n_iter_ + epochs,
             initial_epoch=est.n_iter_,
             validation_data=validation,
-            validation_batch_size=placement.batch_size(est.batch_size),
+            validation_batch_size=placement.batch_size(est.batch_size_),
             callbacks=plan.callbacks,
             shuffle=False,  # the order is the ensemble's (OrderScheduler)
             verbose=est.verbose,

@@ -123,9 +123,10 @@ def group_key(classifier: CoTeachingClassifier, n_samples: int) -> int:
     """What the fits trained in one step must share besides the search's own key: batches per epoch.
 
     Any networks, rules and schedules train together (every job is its own
-    part of the step); the steps must be the same in number.
+    part of the step, its batches of its own size); the steps must be the
+    same in number.
     """
-    return n_batches(n_samples, classifier.batch_size)
+    return n_batches(n_samples, classifier._resolved_batch_size(n_samples, reset=True))
 
 
 def _as_tensor(array, converted):
@@ -188,7 +189,7 @@ def _job(position, estimator, prepared, converted):
         scheduler,
         order,
         estimator._batch_positions(n),
-        n_batches(n, estimator.batch_size),
+        n_batches(n, estimator.batch_size_),
     )
 
 
