@@ -436,7 +436,7 @@ def cv_table(results):
 
 def paired_table(results, other):
     """Markdown: each ``skc_*`` fit of ``results`` minus the fit of ``other`` with the same data,
-    noise, seed and method in another training order or ``selection``.
+    noise, seed and method in another training order, ``selection`` or batch size.
 
     Per method: the number of pairs, the mean difference ± its standard error,
     and per data set the mean difference with the number of pairs in which
@@ -450,8 +450,10 @@ def paired_table(results, other):
                 if r.get("shuffle") is not None and r["dataset"] not in SUMMARY_LEAVES_OUT
                 and not (r["dataset"] in BINARY and r["kind"] == "pair" and r["rate"] > 0)]
 
-    def variant(r):  # what a pair differs in: the order, the selection (global before it existed)
-        return f"order {r['shuffle']}, selection {r.get('selection', 'global')}"
+    def variant(r):  # what a pair differs in: the order, the selection (global before it
+        # existed), the mini-batch size (128 before it was recorded)
+        return (f"order {r['shuffle']}, selection {r.get('selection', 'global')}, "
+                f"batch {r.get('batch_size', 128)}")
 
     theirs = {key(r): r for r in fits(other)}
     diffs, orders = {}, set()
@@ -464,7 +466,7 @@ def paired_table(results, other):
             r["accuracy"] - o["accuracy"])
     if not diffs:
         return (f"No fit of {pathlib.Path(other).name} pairs with one of this folder in another "
-                "order or selection.")
+                "order, selection or batch size.")
     datasets = [d for d in DATASETS if any(d in by_data for by_data in diffs.values())]
     rows = []
     for method in sorted(diffs, key=METHODS.index):
