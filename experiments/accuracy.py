@@ -594,11 +594,56 @@ def report(results_dir):
         parts += ["By `tau` / noise rate (clean test accuracy, mean of the last 10 epochs, and the "
                   "label precision of the last epoch; mean ± std over seeds, their number in "
                   "brackets):", marked("tau-factor", by_factor)]
+    wins = wins_table(runs)
+    if wins:
+        parts += ["What wins where: per data set and noise setting (200-epoch runs), each method "
+                  "with `tau` = the true noise rate and `tau=\"auto\"` (clean test accuracy, mean "
+                  "of the last 10 epochs; mean ± std over seeds, their number in brackets; the "
+                  "best mean in bold):", marked("wins", wins)]
     auto = auto_table(runs)
     if auto:
         parts += ['`tau="auto"` against `tau` = the true noise rate (clean test accuracy, mean of '
                   "the last 10 epochs; label precision of the last epoch):", marked("auto", auto)]
     write_report(pathlib.Path(results_dir) / "accuracy.md", "\n\n".join(parts))
+
+
+#: The columns of :func:`wins_table`: method and ``tau_mode`` (None: no forget rate).
+WINS_COLUMNS = (("standard", None), ("cleanlab", None), ("coteaching", "true"),
+                ("coteaching", "auto"), ("coteaching_plus", "true"), ("coteaching_plus", "auto"),
+                ("jocor", "true"), ("jocor", "auto"))
+
+
+def wins_table(runs):
+    """Markdown: one row per setting, one column per method and ``tau`` mode ("" if none).
+
+    The 200-epoch runs with ``tau`` = the true rate (factor 1) or ``"auto"``,
+    each method in its default training order (:data:`DEFAULT_ORDER`) and
+    the papers' selection; "-" where not run.
+    """
+    cells = {}
+    for r in runs:
+        method = r["method"]
+        if (r["epochs"] != 200 or r.get("tau_factor", 1.0) != 1.0
+                or r.get("selection", "global") != "global"
+                or (method != "cleanlab" and r.get("shuffle", "true") != DEFAULT_ORDER[method])):
+            continue
+        mode = None if method in ("standard", "cleanlab") else r.get("tau_mode", "true")
+        cells.setdefault(_setting(r), {}).setdefault((method, mode), []).append(
+            r["test_accuracy_last10"])
+    if not cells:
+        return ""
+    columns = [c for c in WINS_COLUMNS if any(c in row for row in cells.values())]
+    rows = []
+    for setting in sorted(cells, key=_setting_order):
+        row = cells[setting]
+        best = max(np.mean(v) for v in row.values())
+        rows.append([setting] + [
+            "-" if c not in row else
+            (f"**{mean_std(row[c], 2, False, True)}**" if np.mean(row[c]) == best
+             else mean_std(row[c], 2, False, True))
+            for c in columns])
+    header = ["setting"] + [m if mode is None else f"{m} (tau {mode})" for m, mode in columns]
+    return table(header, rows)
 
 
 #: The training order of each method with the estimator's default ``shuffle="auto"``
