@@ -474,3 +474,53 @@ def test_search_phases_of_one_grouped_search(tmp_path, monkeypatch):
     parts = sum(v for k, v in phases.items() if k != "of which compiling")
     assert parts == pytest.approx(run["total"])
     assert 0 <= phases["of which compiling"] <= phases["fold training"]
+
+
+def test_accuracy_wins_table():
+    bench = _module("accuracy")
+
+    def run(method, accuracy, seed=1, tau_mode="true", setting="inst-40", **extra):
+        return {"epochs": 200, "setting": setting, "method": method, "seed": seed,
+                "tau_mode": tau_mode, "shuffle": bench.DEFAULT_ORDER.get(method, "true"),
+                "test_accuracy_last10": accuracy, **extra}
+
+    runs = [
+        run("standard", 58.0), run("cleanlab", 88.0),
+        run("coteaching", 96.0), run("coteaching", 97.0, seed=2),
+        run("coteaching", 96.2, tau_mode="auto"),
+        run("jocor", 99.0, shuffle="once"),  # not its default order: left out
+        run("coteaching", 99.0, tau_factor=1.2),  # another tau: left out
+        run("standard", 80.0, setting="inst-20", dataset="fashion_mnist"),
+    ]
+    table = bench.wins_table(runs)
+    lines = table.splitlines()
+    assert lines[0] == ("| setting | standard | cleanlab | coteaching (tau true) "
+                        "| coteaching (tau auto) |")
+    assert lines[2] == "| inst-40 | 58.00 | 88.00 | **96.50 ± 0.50 (2)** | 96.20 |"
+    assert lines[3] == "| fmnist inst-20 | **80.00** | - | - | - |"
+    assert bench.wins_table([run("standard", 50.0, epochs=20)]) == ""
+
+
+def test_imbalance_default_as_fitted():
+    bench = _module("imbalance")
+
+    def record(dataset, method, batch, seed, bacc, never=(), n_train=2800):
+        return {"dataset": dataset, "rate": 0.2, "seed": seed, "method": method,
+                "batch_size": batch, "n_train": n_train, "balanced_accuracy": bacc,
+                "never_predicted": list(never)}
+
+    records = [
+        # bin50's 2,800 rows: batches of 64 for the default; global at 128 is the previous one.
+        record("bin50", "skc_class_floor", 64, 0, 90.0), record("bin50", "skc_class_floor", 64, 1, 80.0),
+        record("bin50", "skc_class_floor", 128, 0, 10.0),  # not the default's batch
+        record("bin50", "skc_tau0", 64, 0, 86.0), record("bin50", "skc_tau0", 128, 0, 99.0),
+        record("bin50", "skc_global", 128, 0, 84.0),
+        record("digits_lt100", "skc_class_floor", 32, 0, 60.0, never=[6], n_train=301),
+        record("digits_lt100", "skc_tau0", 32, 0, 61.0, n_train=301),
+    ]
+    text = "\n".join(bench.default_as_fitted(records, "skc_class_floor"))
+    assert "| bin50 | 20% | 64 | 85.0 | 0/2 | 86.0 |  | 84.0 |  |  |" in text
+    assert "| digits_lt100 | 20% | 32 | 60.0 | 1/1 | 61.0 |" in text
+    assert "unpredicted: missed in digits_lt100 20% seed 0" in text
+    assert "`skc_tau0` (batch same): missed in bin50 20% (-1.0), digits_lt100 20% (-1.0)" in text
+    assert "`skc_global` (batch 128): met" in text
