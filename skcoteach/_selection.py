@@ -12,7 +12,7 @@ number of samples the global selection keeps, and
 two sorts (no loop over samples or classes).  ``"class_floor"`` selection is
 the global one with a floor for the *rare* classes: a given label whose share
 of the training labels is below :data:`RARE_SHARE` times a balanced share
-(:func:`label_shares`, from the labels of the fit) first keeps the
+(:func:`rare_classes` of :func:`label_shares`, the labels of the fit) first keeps the
 :func:`class_floors` samples with its smallest scores, then the rest of the
 batch's count goes to the smallest scores of the whole batch.  A rare class
 keeps its share and is never dropped whole, while the other classes are
@@ -22,8 +22,8 @@ class fill its share with wrong labels when the batch happens to hold few
 clean ones, which is also what costs ``"per_class"`` accuracy on balanced data
 (user guide, :ref:`imbalance`).
 
-Pure functions of ``keras.ops`` (and :func:`label_shares` of NumPy); the rules
-of :mod:`skcoteach.rules` call them.
+Pure functions of ``keras.ops`` (and :func:`label_shares`, :func:`rare_classes`
+of NumPy); the rules of :mod:`skcoteach.rules` call them.
 """
 
 from typing import Any
@@ -39,8 +39,8 @@ __all__ = [
     "SELECTIONS",
     "class_floors",
     "class_quotas",
-    "has_rare_class",
     "label_shares",
+    "rare_classes",
     "smallest_mask_per_class",
 ]
 
@@ -63,14 +63,17 @@ def label_shares(y_enc: Any, n_classes: int) -> np.ndarray:
     return (counts / max(y_enc.size, 1)).astype(np.float32)
 
 
-def has_rare_class(shares: Any) -> bool:
-    """Whether a class of ``shares`` (:func:`label_shares`) is rare, as :func:`class_floors` decides.
+def rare_classes(shares: Any) -> np.ndarray:
+    """1 for every rare class of ``shares`` (:func:`label_shares`), else 0; float32 of shape (n_classes,).
 
-    The ensembles trace ``"class_floor"`` as ``"global"`` when no class is:
-    its floors are then 0 in every batch.
+    A class is rare when its share is below :data:`RARE_SHARE` times a
+    balanced share ``1 / n_classes``: :func:`class_floors` gives a floor to
+    these only.  The ensembles compute it once per fit and trace
+    ``"class_floor"`` as ``"global"`` when no class is rare (the floors would
+    be 0 in every batch).
     """
-    shares = np.asarray(shares, dtype=np.float32).astype(np.float64)
-    return bool(np.any(shares * shares.size < RARE_SHARE))
+    shares = np.asarray(shares, dtype=np.float32).astype(np.float64).ravel()
+    return (shares * shares.size < RARE_SHARE).astype(np.float32)
 
 
 def check_selection(selection):
@@ -143,15 +146,14 @@ def class_quotas(counts: Any, keep_fraction: Any, total: Any) -> Any:
         return ops.cast(quotas, "int32")
 
 
-def class_floors(counts: Any, keep_fraction: Any, class_shares: Any) -> Any:
+def class_floors(counts: Any, keep_fraction: Any, rare: Any) -> Any:
     """How many samples of every rare class ``"class_floor"`` keeps first: ``ceil(R * sqrt(n_c))``.
 
-    A class is rare when its share of the training labels is below
-    :data:`RARE_SHARE` ``/ n_classes``; the other classes get 0.  The floor
-    is at most the class's share ``R * n_c`` of the batch rounded to the
-    nearest integer (half up), and so never more than ``n_c``; with the
-    tolerance :data:`skcoteach.schedules.KEEP_TOLERANCE`.  A rare class with
-    up to about four samples in the batch keeps its share, as with
+    The other classes get 0.  The floor is at most the class's share
+    ``R * n_c`` of the batch rounded to the nearest integer (half up), and so
+    never more than ``n_c``; with the tolerance
+    :data:`skcoteach.schedules.KEEP_TOLERANCE`.  A rare class with up to
+    about four samples in the batch keeps its share, as with
     ``"per_class"``; with more, a floor that grows like the spread of its
     count from batch to batch.
 
@@ -161,8 +163,8 @@ def class_floors(counts: Any, keep_fraction: Any, class_shares: Any) -> Any:
         Number of candidate samples of every class in the batch.
     keep_fraction : float Tensor
         ``R(T)``.
-    class_shares : float Tensor of shape (n_classes,)
-        Every class's share of the training labels (:func:`label_shares`).
+    rare : float Tensor of shape (n_classes,)
+        1 for the rare classes, 0 for the others (:func:`rare_classes`).
 
     Returns
     -------
@@ -170,8 +172,7 @@ def class_floors(counts: Any, keep_fraction: Any, class_shares: Any) -> Any:
     """
     with float64():
         counts, keep_fraction = _float64(counts, keep_fraction)
-        shares = ops.cast(class_shares, "float64")
-        rare = ops.cast(shares * counts.shape[0] < RARE_SHARE, "float64")
+        rare = ops.cast(rare, "float64")
         floor = ops.ceil(keep_fraction * ops.sqrt(counts) - KEEP_TOLERANCE)
         share = ops.floor(keep_fraction * counts + 0.5 + KEEP_TOLERANCE)
         return ops.cast(ops.minimum(floor, share) * rare, "int32")
@@ -226,7 +227,7 @@ def select(
     n_classes: int,
     selection: str,
     candidates: Any = None,
-    class_shares: Any = None,
+    rare_classes: Any = None,
 ) -> Any:
     """The rules' selection mask: the ``k`` smallest of every row, globally or per class.
 
@@ -246,8 +247,8 @@ def select(
         See :data:`SELECTIONS`.
     candidates : Tensor of shape (batch,), default=None
         1 for the samples that may be selected (Co-teaching+); all if None.
-    class_shares : float Tensor of shape (n_classes,), default=None
-        Every class's share of the training labels (:func:`label_shares`);
+    rare_classes : float Tensor of shape (n_classes,), default=None
+        1 for the classes rare in the training labels (:func:`rare_classes`);
         needed for ``"class_floor"``.
 
     Returns
@@ -263,17 +264,17 @@ def select(
         return smallest_mask(scores, k)
     if labels is None:
         raise ValueError(f"selection={selection!r} needs the labels of the batch.")
-    if selection == "class_floor" and class_shares is None:
+    if selection == "class_floor" and rare_classes is None:
         raise ValueError(
-            "selection='class_floor' needs class_shares, the classes' shares of the training "
-            "labels (skcoteach._selection.label_shares)."
+            "selection='class_floor' needs rare_classes, 1 for the classes rare in the training "
+            "labels (skcoteach._selection.rare_classes)."
         )
     labels = ops.cast(labels, "int32")
     weights = ops.ones_like(scores[0]) if candidates is None else candidates
     counts = ops.segment_sum(weights, labels, num_segments=n_classes)
     if selection == "per_class":
         return smallest_mask_per_class(scores, labels, class_quotas(counts, keep_fraction, k))
-    floors = class_floors(counts, keep_fraction, class_shares)
+    floors = class_floors(counts, keep_fraction, rare_classes)
 
     def with_floors():
         floor = smallest_mask_per_class(scores, labels, floors)

@@ -16,8 +16,8 @@ over replicas; user guide, "One big fit on several devices"), ``labels``
 (the batch's given labels) and ``selection``: ``"global"`` ranks the samples
 over the whole batch, as the papers do; ``"per_class"`` keeps the same share
 of every given label's samples; ``"class_floor"`` ranks the whole batch after a
-floor of every rare given label (``class_shares``: the classes' shares of the
-training labels; :mod:`skcoteach._selection`).
+floor of every rare given label (``rare_classes``: 1 for the classes rare in
+the training labels; :mod:`skcoteach._selection`).
 
 ``"coteaching"`` (Han et al., 2018): with two peers, peer A is updated on the
 ``max(1, floor(R(T) * batch))`` samples that peer B ranks smallest by its loss,
@@ -230,7 +230,7 @@ def coteaching(
     mean: Callable[..., Any] = weighted_mean,
     labels: Any = None,
     selection: str = "global",
-    class_shares: Any = None,
+    rare_classes: Any = None,
 ) -> Update:
     """Co-teaching's cross update.
 
@@ -262,10 +262,10 @@ def coteaching(
         (:func:`skcoteach._selection.class_quotas`).  ``"class_floor"``: every
         rare given label's :func:`skcoteach._selection.class_floors` smallest,
         then the smallest of the batch up to ``n_keep``.
-    class_shares : float Tensor of shape (n_classes,), default=None
-        Every class's share of the training labels
-        (:func:`skcoteach._selection.label_shares`); needed by
-        ``"class_floor"``, which gives a floor to the rare classes only.
+    rare_classes : float Tensor of shape (n_classes,), default=None
+        1 for the classes rare in the training labels, else 0
+        (:func:`skcoteach._selection.rare_classes`); needed by
+        ``"class_floor"``, which gives a floor to these only.
 
     Returns
     -------
@@ -276,7 +276,7 @@ def coteaching(
     k = n_keep(ops.shape(losses)[1], keep_fraction)
     scores = ops.stop_gradient(peer_view(losses))
     n_classes = _n_classes(log_probs)
-    mask = select(scores, k, keep_fraction, labels, n_classes, selection, None, class_shares)
+    mask = select(scores, k, keep_fraction, labels, n_classes, selection, None, rare_classes)
     return _cross_update(losses, mask, sample_weight, mean)
 
 
@@ -319,13 +319,13 @@ def coteaching_plus(
     mean: Callable[..., Any] = weighted_mean,
     labels: Any = None,
     selection: str = "global",
-    class_shares: Any = None,
+    rare_classes: Any = None,
 ) -> Update:
     """Co-teaching+: the cross update restricted to disagreeing samples.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, mean, labels, selection, class_shares
+    losses, log_probs, keep_fraction, sample_weight, mean, labels, selection, rare_classes
         See :func:`coteaching`; ``"per_class"`` shares out the kept
         disagreeing samples by the candidates of every label.
     epoch : int Tensor
@@ -349,7 +349,7 @@ def coteaching_plus(
     scores = ops.stop_gradient(peer_view(losses)) + (1.0 - candidates)[None, :] * 1e30
     n_classes = _n_classes(log_probs)
     mask = select(
-        scores, k, keep_fraction, labels, n_classes, selection, candidates, class_shares
+        scores, k, keep_fraction, labels, n_classes, selection, candidates, rare_classes
     )
     return _cross_update(losses, mask, sample_weight, mean, candidates)
 
@@ -385,13 +385,13 @@ def jocor(
     mean: Callable[..., Any] = weighted_mean,
     labels: Any = None,
     selection: str = "global",
-    class_shares: Any = None,
+    rare_classes: Any = None,
 ) -> Update:
     """JoCoR: joint loss with co-regularisation, small-loss selection, joint update.
 
     Parameters
     ----------
-    losses, log_probs, keep_fraction, sample_weight, epoch, mean, labels, selection, class_shares
+    losses, log_probs, keep_fraction, sample_weight, epoch, mean, labels, selection, rare_classes
         See :func:`coteaching`.
     co_lambda : float, default=0.1
         Weight ``lambda`` of the agreement (symmetric KL) term, in [0, 1].
@@ -411,7 +411,7 @@ def jocor(
     k = n_keep(ops.shape(losses)[1], keep_fraction)
     scores = ops.stop_gradient(joint)[None, :]
     mask = select(  # (1, batch)
-        scores, k, keep_fraction, labels, log_probs.shape[-1], selection, None, class_shares
+        scores, k, keep_fraction, labels, log_probs.shape[-1], selection, None, rare_classes
     )
     weights = mask * ops.cast(sample_weight, losses.dtype)[None, :]
     total = mean(joint[None, :], weights)[0]
@@ -433,5 +433,5 @@ _STEP_ARGUMENTS = (
     "mean",
     "labels",
     "selection",
-    "class_shares",
+    "rare_classes",
 )

@@ -134,6 +134,7 @@ import json, sys
 import numpy as np
 from keras import ops
 from skcoteach import rules
+from skcoteach._selection import rare_classes
 
 out = {}
 for seed, n_peers in [(0, 2), (1, 2), (2, 3)]:
@@ -149,7 +150,7 @@ for seed, n_peers in [(0, 2), (1, 2), (2, 3)]:
             update = rule(
                 ops.convert_to_tensor(losses), ops.convert_to_tensor(log_probs), 0.65,
                 ops.convert_to_tensor(weights), 3, labels=ops.convert_to_tensor(labels),
-                selection=selection, class_shares=ops.convert_to_tensor(shares),
+                selection=selection, rare_classes=ops.convert_to_tensor(rare_classes(shares)),
             )
             out[f"{seed}/{name}/{selection}"] = [
                 float(ops.convert_to_numpy(update.total_loss)),

@@ -15,6 +15,7 @@ from skcoteach._selection import (
     class_floors,
     class_quotas,
     label_shares,
+    rare_classes,
     select,
     smallest_mask_per_class,
 )
@@ -125,7 +126,7 @@ def _floor_select(scores, labels, fraction, total, n_classes, shares):
     t = keras.ops.convert_to_tensor
     mask = select(
         t(scores), t(total, "int32"), fraction, t(labels, "int32"), n_classes, "class_floor",
-        class_shares=t(shares),
+        rare_classes=t(rare_classes(shares)),
     )
     return keras.ops.convert_to_numpy(mask)
 
@@ -144,7 +145,7 @@ def test_class_floor_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew
     np.testing.assert_array_equal(mask.sum(axis=1), total)  # as many as the global selection
     counts = np.bincount(labels, minlength=n_classes)
     floors = keras.ops.convert_to_numpy(
-        class_floors(keras.ops.convert_to_tensor(counts), fraction, prior)
+        class_floors(keras.ops.convert_to_tensor(counts), fraction, rare_classes(prior))
     )
     np.testing.assert_array_equal(floors, reference_floors(counts, fraction, prior))
     if floors.sum() <= total:  # every class keeps at least its floor
@@ -161,7 +162,7 @@ def test_class_floor_mask_matches_numpy(n_rows, batch, n_classes, fraction, skew
 
 def test_class_floors_grow_like_the_square_root_of_the_count():
     counts = keras.ops.convert_to_tensor([13, 4, 1, 0, 7, 2])
-    rare = np.full(6, 0.1, np.float32)  # every class below 0.9 / 6
+    rare = np.ones(6, np.float32)  # every class rare
     floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5, rare))
     # ceil(0.5 * sqrt(n)), at most the share 0.5 * n rounded half up
     np.testing.assert_array_equal(floors, [2, 1, 1, 0, 2, 1])
@@ -175,8 +176,11 @@ def test_only_the_classes_rarer_than_the_rare_share_get_a_floor():
     counts = keras.ops.convert_to_tensor([9, 9, 9, 9])
     # Balanced shares are 0.25; a class is rare below 0.9 * 0.25 = 0.225.
     shares = np.array([0.4, 0.226, 0.224, 0.15], np.float32)
-    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5, shares))
+    np.testing.assert_array_equal(rare_classes(shares), [0, 0, 1, 1])
+    assert rare_classes(shares).dtype == np.float32
+    floors = keras.ops.convert_to_numpy(class_floors(counts, 0.5, rare_classes(shares)))
     np.testing.assert_array_equal(floors, [0, 0, 2, 2])
+    np.testing.assert_array_equal(rare_classes([0.25] * 4), [0, 0, 0, 0])
     np.testing.assert_allclose(
         label_shares(np.array([0, 0, 1, 3]), 5), [0.5, 0.25, 0.0, 0.25, 0.0]
     )
@@ -191,16 +195,16 @@ def test_class_floor_keeps_a_rare_class_and_otherwise_the_global_choice():
     log_probs = keras.ops.zeros((2, 12, 2))
     weights = keras.ops.ones(12)
     args = (losses, log_probs, 0.7, weights)
-    rare = keras.ops.convert_to_tensor([0.95, 0.05])
-    floor = rules.coteaching(*args, labels=labels, selection="class_floor", class_shares=rare)
+    rare = keras.ops.convert_to_tensor(rare_classes([0.95, 0.05]))  # class 1 rare
+    floor = rules.coteaching(*args, labels=labels, selection="class_floor", rare_classes=rare)
     mask = keras.ops.convert_to_numpy(floor.keep_mask)
     np.testing.assert_array_equal(mask, [[1] * 6 + [0, 0] + [1, 1, 0, 0]] * 2)
     # A class as frequent as the others in the training labels gets no floor.
-    common = keras.ops.convert_to_tensor([0.5, 0.5])
+    common = keras.ops.convert_to_tensor(rare_classes([0.5, 0.5]))
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(rules.coteaching(*args, labels=labels).keep_mask),
         keras.ops.convert_to_numpy(
-            rules.coteaching(*args, labels=labels, selection="class_floor", class_shares=common)
+            rules.coteaching(*args, labels=labels, selection="class_floor", rare_classes=common)
             .keep_mask
         ),
     )
@@ -211,15 +215,15 @@ def test_class_floor_keeps_a_rare_class_and_otherwise_the_global_choice():
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(rules.coteaching(*args, labels=labels).keep_mask),
         keras.ops.convert_to_numpy(
-            rules.coteaching(*args, labels=labels, selection="class_floor", class_shares=rare)
+            rules.coteaching(*args, labels=labels, selection="class_floor", rare_classes=rare)
             .keep_mask
         ),
     )
 
 
-def test_class_floor_needs_the_class_shares():
+def test_class_floor_needs_the_rare_classes():
     losses, log_probs, labels = _random_step(3)
-    with pytest.raises(ValueError, match="selection='class_floor' needs class_shares"):
+    with pytest.raises(ValueError, match="selection='class_floor' needs rare_classes"):
         rules.coteaching(
             losses, log_probs, 0.6, keras.ops.ones(50), labels=labels, selection="class_floor"
         )
@@ -300,23 +304,25 @@ def test_bad_selection_names_the_options(digits):
 FAST = dict(epochs=3, batch_size=64, optimizer__learning_rate=0.01, random_state=0)
 
 
-def _shares(clf):
-    """The classes' shares of the training labels that the fitted ensemble holds."""
+def _rare(clf):
+    """The rare classes of the training labels (0/1) that the fitted ensemble holds."""
     model = clf.model_
     if keras.backend.backend() == "jax":
-        return np.asarray(model._own["shares"])
-    return model._class_shares.numpy()
+        return np.asarray(model._own["rare"])
+    return model._rare_classes.numpy()
 
 
-def test_every_fit_and_partial_fit_sets_the_shares_of_its_labels(digits):
+def test_every_fit_and_partial_fit_sets_the_rare_classes_of_its_labels(digits):
     X, y, _, _ = digits
     clf = CoTeachingClassifier(tiny_mlp, model__hidden=8, **{**FAST, "epochs": 1})
     clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
-    np.testing.assert_allclose(_shares(clf), np.bincount(y[:100], minlength=10) / 100)
+    np.testing.assert_array_equal(_rare(clf), [0, 0, 0, 0, 1, 0, 0, 0, 1, 0])
+    assert clf.model_._any_rare
     clf.partial_fit(X[100:150], y[100:150])  # the labels of this call
-    np.testing.assert_allclose(_shares(clf), np.bincount(y[100:150], minlength=10) / 50)
-    clf.fit(X[y < 5], y[y < 5])  # a new fit: five classes
-    np.testing.assert_allclose(_shares(clf), np.bincount(y[y < 5]) / np.sum(y < 5), rtol=1e-6)
+    np.testing.assert_array_equal(_rare(clf), [1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+    clf.fit(X[y < 5], y[y < 5])  # a new fit: five classes, none rare
+    np.testing.assert_array_equal(_rare(clf), [0, 0, 0, 0, 0])
+    assert not clf.model_._any_rare
 
 
 def test_class_floor_trains_as_global_without_a_rare_class(digits):
@@ -349,7 +355,9 @@ def _three_peers_with_a_rare_nine(digits, strategy, selection, every):
         tau=0.4, Tk=1, **FAST,
     ).fit(X[keep], y[keep])
     assert clf.model_.rule_options["selection"] == selection
-    np.testing.assert_allclose(_shares(clf), np.bincount(y[keep]) / keep.size, rtol=1e-6)
+    np.testing.assert_array_equal(
+        _rare(clf), rare_classes(label_shares(np.searchsorted(clf.classes_, y[keep]), 10))
+    )
     assert np.isfinite(clf.history_["loss"]).all()
     assert clf.score(X_test, y_test) > 0.5
     return clf, y[keep]

@@ -9,6 +9,7 @@ Keras's saving uses; :class:`MeanVector` accumulates its training logs;
 import copy
 
 import keras
+import numpy as np
 from keras import ops
 
 from .. import rules
@@ -83,8 +84,8 @@ class EnsembleConfig:
         self.record_proba = int(record_proba)
         self._training_arrays = ()  # see set_training_arrays
         self._validation_arrays = ()  # see set_validation_arrays
-        self._class_shares = None  # see set_class_shares
-        self._any_rare = True  # a class below RARE_SHARE of a balanced share (set_class_shares)
+        self._rare_classes = None  # 1 for a class rare in the training labels (set_class_shares)
+        self._any_rare = True  # whether there is one
         self.train_names = [
             "loss",
             *[f"peer_{p}_loss" for p in range(len(self.peers))],
@@ -98,21 +99,23 @@ class EnsembleConfig:
         """The rule's options as the training step uses them.
 
         ``selection="class_floor"`` is traced as ``"global"`` while no class of
-        the training labels is rare (:func:`skcoteach._selection.has_rare_class`):
+        the training labels is rare (:func:`skcoteach._selection.rare_classes`):
         its floors would be 0 in every batch, and the step skips computing them.
         """
         if self.rule_options.get("selection") == "class_floor" and not self._any_rare:
             return {**self.rule_options, "selection": "global"}
         return self.rule_options
 
-    def _note_rare_classes(self, shares) -> None:
-        """Record whether ``shares`` has a rare class; a changed answer needs a new trace."""
-        from .._selection import has_rare_class
+    def _note_rare_classes(self, shares) -> np.ndarray:
+        """The rare classes of ``shares`` (0/1); a change of whether there is one needs a new trace."""
+        from .._selection import rare_classes
 
-        any_rare = has_rare_class(shares)
+        rare = rare_classes(shares)
+        any_rare = bool(rare.any())
         if any_rare != self._any_rare:
             self.train_function = None
         self._any_rare = any_rare
+        return rare
 
     def get_config(self):
         """The arguments that rebuild this ensemble, with every peer serialized.

@@ -151,15 +151,16 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
         self._training_arrays = arrays
 
     def set_class_shares(self, shares: Any) -> None:
-        """Set every class's share of the training labels, which ``selection="class_floor"`` reads.
+        """Set the classes' shares of the training labels: ``selection="class_floor"`` floors the rare ones.
 
-        Part of the ensemble's own state (:attr:`_own`), stacked with it in a grouped search.
+        Held as the 0/1 vector of the rare classes
+        (:func:`skcoteach._selection.rare_classes`), part of the ensemble's own
+        state (:attr:`_own`), stacked with it in a grouped search.
         """
-        shares = np.asarray(shares, np.float32)
-        self._note_rare_classes(shares)
-        if "shares" not in self._own or tuple(self._own["shares"].shape) != shares.shape:
+        rare = self._note_rare_classes(shares)
+        if "rare" not in self._own or tuple(self._own["rare"].shape) != rare.shape:
             self.train_function = None  # traced with another state
-        self._own["shares"] = jnp.asarray(shares)
+        self._own["rare"] = jnp.asarray(rare)
 
     def set_validation_arrays(self, x: Any = None, y: Any = None, sample_weight: Any = None) -> None:
         """Place the validation set as the training arrays are; validation batches are then sample indices."""
@@ -221,7 +222,7 @@ class PeerEnsemble(EnsembleConfig, keras.Model):
             sample_weight,
             own["epoch"],
             labels=y,
-            class_shares=own.get("shares"),  # for selection="class_floor"
+            rare_classes=own.get("rare"),  # for selection="class_floor"
             **self._step_rule_options(),
         )
         regularisation = self.losses

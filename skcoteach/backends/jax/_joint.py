@@ -210,7 +210,7 @@ def _train_stack(jobs: list[_Job]) -> list[dict[str, list[float]]]:
     template.batch_size = int(first.batch_size_)
     arrays, _ = _training_arrays(jobs)
     # class_floor is traced with its floors if any fit of the stack has a rare class; a fit
-    # without one then gets floors of 0 from its shares, and so global's mask, as alone.
+    # without one then gets floors of 0 (no class rare), and so global's mask, as alone.
     template_rare = template._any_rare
     template._any_rare = any(job.estimator.model_._any_rare for job in jobs)
     try:

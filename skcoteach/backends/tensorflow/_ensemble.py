@@ -187,21 +187,23 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             self.train_function = None
 
     def set_class_shares(self, shares: Any) -> None:
-        """Set every class's share of the training labels, which ``selection="class_floor"`` reads.
+        """Set the classes' shares of the training labels: ``selection="class_floor"`` floors the rare ones.
+
+        Held as the 0/1 vector of the rare classes
+        (:func:`skcoteach._selection.rare_classes`), a variable the step reads.
 
         Parameters
         ----------
         shares : array-like of shape (n_classes,)
             :func:`skcoteach._selection.label_shares` of the fit's labels.
         """
-        shares = np.asarray(shares, np.float32)
-        self._note_rare_classes(shares)
-        current = self._class_shares
-        if current is None or tuple(current.shape) != shares.shape:
-            self._class_shares = tf.Variable(shares, trainable=False)
+        rare = self._note_rare_classes(shares)
+        current = self._rare_classes
+        if current is None or tuple(current.shape) != rare.shape:
+            self._rare_classes = tf.Variable(rare, trainable=False)
             self.train_function = None  # traced without the new variable
         else:
-            current.assign(shares)
+            current.assign(rare)
 
     def set_validation_arrays(
         self, x: Any = None, y: Any = None, sample_weight: Any = None
@@ -287,7 +289,7 @@ class PeerEnsemble(LeanTraining, KerasSaving, keras.Model):
             self.epoch,
             mean=_replicas.loss_mean(),
             labels=y,  # for selection="per_class" / "class_floor" (a rule option)
-            class_shares=self._class_shares,  # for "class_floor"
+            rare_classes=self._rare_classes,  # for "class_floor"
             **self._step_rule_options(),
         )
         if self.losses:  # regularisation terms of the peers, once per step
