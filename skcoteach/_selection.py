@@ -39,6 +39,7 @@ __all__ = [
     "SELECTIONS",
     "class_floors",
     "class_quotas",
+    "floors_then_smallest_mask",
     "label_shares",
     "rare_classes",
     "smallest_mask_per_class",
@@ -178,6 +179,42 @@ def class_floors(counts: Any, keep_fraction: Any, rare: Any) -> Any:
         return ops.cast(ops.minimum(floor, share) * rare, "int32")
 
 
+def _by_class(scores, labels, n_classes):
+    """The samples of every row sorted by score, and by (label, score): the positions and ranks.
+
+    Two sorts: by score (ties by position, as :func:`skcoteach.rules.row_ranks`), then by
+    (label, rank by score) -- unique integer keys, so that no backend's sort has to be stable.
+
+    Returns
+    -------
+    by_score : int32 Tensor of shape (n_rows, batch)
+        Positions of the samples in the order of their scores.
+    by_class : int32 Tensor of shape (n_rows, batch)
+        Indices into ``by_score`` sorting it by label (scores within a label).
+    sorted_labels : int32 Tensor of shape (n_rows, batch)
+        The label of every entry in (label, score) order.
+    rank : int32 Tensor of shape (n_rows, batch)
+        Rank of every entry in (label, score) order within its label (0 = smallest score).
+    """
+    by_score = ops.cast(ops.argsort(scores, axis=-1), "int32")  # (n_rows, batch)
+    batch = ops.shape(scores)[1]
+    keys = ops.take(labels, by_score) * batch + ops.arange(batch, dtype="int32")[None, :]
+    by_class = ops.cast(ops.argsort(keys, axis=-1), "int32")
+    sorted_labels = ops.take(labels, ops.take_along_axis(by_score, by_class, axis=-1))
+    counts = ops.segment_sum(ops.ones_like(labels), labels, num_segments=n_classes)
+    starts = ops.cumsum(counts) - counts
+    rank = ops.arange(batch, dtype="int32")[None, :] - ops.take(starts, sorted_labels)
+    return by_score, by_class, sorted_labels, rank
+
+
+def _scatter_rows(positions, values):
+    """``out[r, positions[r, j]] = values[r, j]`` for a permutation ``positions`` of every row."""
+    rows = ops.broadcast_to(
+        ops.arange(ops.shape(positions)[0], dtype="int32")[:, None], ops.shape(positions)
+    )
+    return ops.scatter(ops.stack([rows, positions], axis=-1), values, ops.shape(values))
+
+
 def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
     """0/1 mask of the ``quotas[c]`` smallest scores of every class ``c``, in every row.
 
@@ -198,25 +235,49 @@ def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
     -------
     Tensor of shape (n_rows, batch), same dtype as ``scores``
     """
-    labels = ops.cast(labels, "int32")
-    n_classes = quotas.shape[0]
-    by_score = ops.cast(ops.argsort(scores, axis=-1), "int32")  # (n_rows, batch)
-    # Sorted by (label, score): one sort of unique integer keys, stable on every backend.
-    batch = ops.shape(scores)[1]
-    keys = ops.take(labels, by_score) * batch + ops.arange(batch, dtype="int32")[None, :]
-    by_class = ops.cast(ops.argsort(keys, axis=-1), "int32")
-    order = ops.take_along_axis(by_score, by_class, axis=-1)
-    sorted_labels = ops.take(labels, order)
-    counts = ops.segment_sum(ops.ones_like(labels), labels, num_segments=n_classes)
-    starts = ops.cumsum(counts) - counts
-    rank = ops.arange(ops.shape(scores)[1], dtype="int32")[None, :] - ops.take(
-        starts, sorted_labels
+    by_score, by_class, sorted_labels, rank = _by_class(
+        scores, ops.cast(labels, "int32"), quotas.shape[0]
     )
     kept = ops.cast(rank < ops.take(ops.cast(quotas, "int32"), sorted_labels), scores.dtype)
-    rows = ops.broadcast_to(
-        ops.arange(ops.shape(order)[0], dtype="int32")[:, None], ops.shape(order)
+    return _scatter_rows(ops.take_along_axis(by_score, by_class, axis=-1), kept)
+
+
+def floors_then_smallest_mask(scores: Any, labels: Any, floors: Any, k: Any) -> Any:
+    """0/1 mask: the ``floors[c]`` smallest scores of every class ``c`` first, then the smallest.
+
+    In every row the samples within their class's floor rank first (by score among
+    themselves), then the others by score, and the first ``k`` are kept -- with two
+    sorts, those of :func:`smallest_mask_per_class`: a floor sample is kept when fewer
+    than ``k`` floor samples have a smaller score, any other sample when the floors
+    plus the others with a smaller score are fewer than ``k``.  Equal scores are
+    ranked as by :func:`skcoteach.rules.row_ranks`.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (n_rows, batch)
+    labels : int Tensor of shape (batch,)
+        Given labels, ``0 .. n_classes - 1``.
+    floors : int Tensor of shape (n_classes,)
+        Number of samples of every class kept first, at most the class's number of
+        samples in the batch (:func:`class_floors`).
+    k : int Tensor
+        Number of samples kept per row, ``0 <= k <= batch``.
+
+    Returns
+    -------
+    Tensor of shape (n_rows, batch), same dtype as ``scores``
+    """
+    by_score, by_class, sorted_labels, rank = _by_class(
+        scores, ops.cast(labels, "int32"), floors.shape[0]
     )
-    return ops.scatter(ops.stack([rows, order], axis=-1), kept, ops.shape(scores))
+    in_floor = ops.cast(rank < ops.take(ops.cast(floors, "int32"), sorted_labels), "int32")
+    in_floor = _scatter_rows(by_class, in_floor)  # now in score order
+    floors_before = ops.cumsum(in_floor, axis=-1) - in_floor
+    n_floor = ops.sum(in_floor, axis=-1, keepdims=True)
+    position = ops.arange(ops.shape(scores)[1], dtype="int32")[None, :]
+    k = ops.cast(k, "int32")
+    kept = ops.where(in_floor > 0, floors_before < k, n_floor + position - floors_before < k)
+    return _scatter_rows(by_score, ops.cast(kept, scores.dtype))
 
 
 def select(
@@ -257,7 +318,7 @@ def select(
         With ``"class_floor"`` and no rare class in the batch, the mask of
         ``"global"``.
     """
-    from .rules import row_ranks, smallest_mask
+    from .rules import smallest_mask
 
     check_selection(selection)
     if selection == "global":
@@ -276,11 +337,8 @@ def select(
         return smallest_mask_per_class(scores, labels, class_quotas(counts, keep_fraction, k))
     floors = class_floors(counts, keep_fraction, rare_classes)
 
-    def with_floors():
-        floor = smallest_mask_per_class(scores, labels, floors)
-        # The floor's samples rank first (by score among themselves when they are more than k),
-        # then the others by score: the k smallest keys hold the floors and the best of the rest.
-        key = row_ranks(scores) + ops.cast(floor <= 0, "int32") * ops.shape(scores)[1]
-        return smallest_mask(ops.cast(key, scores.dtype), k)
-
-    return ops.cond(ops.any(floors > 0), with_floors, lambda: smallest_mask(scores, k))
+    return ops.cond(
+        ops.any(floors > 0),
+        lambda: floors_then_smallest_mask(scores, labels, floors, k),
+        lambda: smallest_mask(scores, k),
+    )
