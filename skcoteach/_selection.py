@@ -26,6 +26,7 @@ Pure functions of ``keras.ops`` (and :func:`label_shares`, :func:`rare_classes`
 of NumPy); the rules of :mod:`skcoteach.rules` call them.
 """
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -179,14 +180,12 @@ def class_floors(counts: Any, keep_fraction: Any, rare: Any) -> Any:
         return ops.cast(ops.minimum(floor, share) * rare, "int32")
 
 
-def _by_class(scores, labels, n_classes):
-    """The samples of every row sorted by score, and by (label, score): the positions and ranks.
+@dataclasses.dataclass(frozen=True)
+class _ClassOrder:
+    """The samples of every row sorted by score, and by (label, score) (:func:`_by_class`).
 
-    Two sorts: by score (ties by position, as :func:`skcoteach.rules.row_ranks`), then by
-    (label, rank by score) -- unique integer keys, so that no backend's sort has to be stable.
-
-    Returns
-    -------
+    Attributes
+    ----------
     by_score : int32 Tensor of shape (n_rows, batch)
         Positions of the samples in the order of their scores.
     by_class : int32 Tensor of shape (n_rows, batch)
@@ -196,6 +195,20 @@ def _by_class(scores, labels, n_classes):
     rank : int32 Tensor of shape (n_rows, batch)
         Rank of every entry in (label, score) order within its label (0 = smallest score).
     """
+
+    by_score: Any
+    by_class: Any
+    sorted_labels: Any
+    rank: Any
+
+
+def _by_class(scores, labels, n_classes):
+    """Sort every row by score, then by (label, rank by score): a :class:`_ClassOrder`.
+
+    Two sorts; the second of unique integer keys, so that no backend's sort has to be
+    stable.  Equal scores are ranked as by :func:`skcoteach.rules.row_ranks`.
+    """
+    labels = ops.cast(labels, "int32")
     by_score = ops.cast(ops.argsort(scores, axis=-1), "int32")  # (n_rows, batch)
     batch = ops.shape(scores)[1]
     keys = ops.take(labels, by_score) * batch + ops.arange(batch, dtype="int32")[None, :]
@@ -204,7 +217,7 @@ def _by_class(scores, labels, n_classes):
     counts = ops.segment_sum(ops.ones_like(labels), labels, num_segments=n_classes)
     starts = ops.cumsum(counts) - counts
     rank = ops.arange(batch, dtype="int32")[None, :] - ops.take(starts, sorted_labels)
-    return by_score, by_class, sorted_labels, rank
+    return _ClassOrder(by_score, by_class, sorted_labels, rank)
 
 
 def _scatter_rows(positions, values):
@@ -235,11 +248,10 @@ def smallest_mask_per_class(scores: Any, labels: Any, quotas: Any) -> Any:
     -------
     Tensor of shape (n_rows, batch), same dtype as ``scores``
     """
-    by_score, by_class, sorted_labels, rank = _by_class(
-        scores, ops.cast(labels, "int32"), quotas.shape[0]
-    )
-    kept = ops.cast(rank < ops.take(ops.cast(quotas, "int32"), sorted_labels), scores.dtype)
-    return _scatter_rows(ops.take_along_axis(by_score, by_class, axis=-1), kept)
+    order = _by_class(scores, labels, quotas.shape[0])
+    quota = ops.take(ops.cast(quotas, "int32"), order.sorted_labels)
+    kept = ops.cast(order.rank < quota, scores.dtype)
+    return _scatter_rows(ops.take_along_axis(order.by_score, order.by_class, axis=-1), kept)
 
 
 def floors_then_smallest_mask(scores: Any, labels: Any, floors: Any, k: Any) -> Any:
@@ -267,17 +279,15 @@ def floors_then_smallest_mask(scores: Any, labels: Any, floors: Any, k: Any) -> 
     -------
     Tensor of shape (n_rows, batch), same dtype as ``scores``
     """
-    by_score, by_class, sorted_labels, rank = _by_class(
-        scores, ops.cast(labels, "int32"), floors.shape[0]
-    )
-    in_floor = ops.cast(rank < ops.take(ops.cast(floors, "int32"), sorted_labels), "int32")
-    in_floor = _scatter_rows(by_class, in_floor)  # now in score order
+    order = _by_class(scores, labels, floors.shape[0])
+    floor = ops.take(ops.cast(floors, "int32"), order.sorted_labels)
+    in_floor = _scatter_rows(order.by_class, ops.cast(order.rank < floor, "int32"))  # score order
     floors_before = ops.cumsum(in_floor, axis=-1) - in_floor
     n_floor = ops.sum(in_floor, axis=-1, keepdims=True)
     position = ops.arange(ops.shape(scores)[1], dtype="int32")[None, :]
     k = ops.cast(k, "int32")
     kept = ops.where(in_floor > 0, floors_before < k, n_floor + position - floors_before < k)
-    return _scatter_rows(by_score, ops.cast(kept, scores.dtype))
+    return _scatter_rows(order.by_score, ops.cast(kept, scores.dtype))
 
 
 def select(
